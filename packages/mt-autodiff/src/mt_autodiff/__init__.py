@@ -1,0 +1,5 @@
+"""Stage 1: scalar automatic differentiation."""
+
+from .__about__ import __version__
+
+__all__ = ["__version__"]

@@ -1,0 +1,147 @@
+"""Test utilities shared by every stage: the table of differentiable ops and float strategies.
+
+Each op is declared once (the course's ``MathTest``, PyTorch's ``OpInfo``): how to call it on a
+`Scalar` or `Tensor` (``call``), its float reference (``fn``) and the reference partial
+derivatives (``grad``). Every stage's tests iterate `OPS`, so a new op is covered everywhere by
+adding one entry. Importing this module also registers the hypothesis profiles ``ci`` (the
+default: bounded, derandomized) and ``thorough``; set ``HYPOTHESIS_PROFILE`` to choose.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+from . import operators
+
+settings.register_profile(
+    "ci",
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "thorough",
+    max_examples=500,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    """One differentiable op: call it on values, compute it on floats, and differentiate it.
+
+    ``domain`` is the interval inputs are drawn from; ``avoid`` marks inputs too close to a
+    point where the derivative jumps (``relu`` at 0, ``lt`` where the arguments meet), so that
+    central differences are meaningful. ``grad`` is ``None`` for piecewise-constant ops, whose
+    derivative is 0 wherever it exists.
+    """
+
+    name: str
+    arity: int
+    call: Callable[..., Any]
+    fn: Callable[..., float]
+    grad: Callable[..., tuple[float, ...]] | None
+    domain: tuple[float, float] = (-10.0, 10.0)
+    avoid: Callable[..., bool] | None = None
+
+    def partials(self, *xs: float) -> tuple[float, ...]:
+        """The reference partial derivatives at ``xs``."""
+        if self.grad is None:
+            return (0.0,) * self.arity
+        return self.grad(*xs)
+
+
+def _near(a: float, b: float, eps: float = 1e-3) -> bool:
+    return abs(a - b) < eps
+
+
+POSITIVE = (0.1, 100.0)
+
+OPS: tuple[OpInfo, ...] = (
+    OpInfo("neg", 1, lambda a: -a, operators.neg, lambda x: (-1.0,)),
+    OpInfo(
+        "inv",
+        1,
+        lambda a: 1.0 / a,
+        operators.inv,
+        lambda x: (-1.0 / (x * x),),
+        domain=(0.5, 10.0),
+    ),
+    OpInfo("log", 1, lambda a: a.log(), operators.log, lambda x: (1.0 / x,), domain=POSITIVE),
+    OpInfo(
+        "exp",
+        1,
+        lambda a: a.exp(),
+        operators.exp,
+        lambda x: (operators.exp(x),),
+        domain=(-5.0, 5.0),
+    ),
+    OpInfo(
+        "sigmoid",
+        1,
+        lambda a: a.sigmoid(),
+        operators.sigmoid,
+        lambda x: (operators.sigmoid(x) * (1.0 - operators.sigmoid(x)),),
+    ),
+    OpInfo(
+        "relu",
+        1,
+        lambda a: a.relu(),
+        operators.relu,
+        lambda x: (1.0 if x > 0 else 0.0,),
+        avoid=lambda x: _near(x, 0.0),
+    ),
+    OpInfo("add", 2, lambda a, b: a + b, operators.add, lambda x, y: (1.0, 1.0)),
+    OpInfo("sub", 2, lambda a, b: a - b, lambda x, y: x - y, lambda x, y: (1.0, -1.0)),
+    OpInfo("mul", 2, lambda a, b: a * b, operators.mul, lambda x, y: (y, x)),
+    OpInfo(
+        "div",
+        2,
+        lambda a, b: a / b,
+        lambda x, y: x / y,
+        lambda x, y: (1.0 / y, -x / (y * y)),
+        domain=(0.5, 10.0),
+    ),
+    OpInfo("lt", 2, lambda a, b: a < b, operators.lt, None, avoid=_near),
+    OpInfo("gt", 2, lambda a, b: a > b, lambda x, y: operators.lt(y, x), None, avoid=_near),
+    OpInfo("eq", 2, lambda a, b: a == b, operators.eq, None, avoid=_near),
+)
+"""Every differentiable element-wise op, in one table."""
+
+OPS_BY_NAME: dict[str, OpInfo] = {op.name: op for op in OPS}
+
+small_floats = st.floats(min_value=-100.0, max_value=100.0, allow_nan=False, allow_infinity=False)
+"""Finite floats of moderate size, for laws of the operators."""
+
+
+def floats_in(lo: float, hi: float) -> st.SearchStrategy[float]:
+    """Finite floats in ``[lo, hi]``."""
+    return st.floats(min_value=lo, max_value=hi, allow_nan=False, allow_infinity=False)
+
+
+def op_inputs(op: OpInfo) -> st.SearchStrategy[tuple[float, ...]]:
+    """Argument tuples for ``op`` inside its domain and away from its kinks."""
+    args = st.tuples(*[floats_in(*op.domain)] * op.arity)
+    if op.avoid is None:
+        return args
+    avoid = op.avoid
+    return args.filter(lambda xs: not avoid(*xs))
+
+
+def assert_close(actual: float, expected: float, rtol: float = 1e-4, atol: float = 1e-6) -> None:
+    """Fail with both values when ``actual`` is not within tolerance of ``expected``."""
+    if math.isnan(expected) and math.isnan(actual):
+        return
+    if not math.isclose(actual, expected, rel_tol=rtol, abs_tol=atol):
+        raise AssertionError(f"expected {expected!r}, got {actual!r} (rtol={rtol}, atol={atol})")
