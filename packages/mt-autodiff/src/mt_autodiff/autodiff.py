@@ -1,0 +1,176 @@
+"""The autodiff engine: a `Variable` protocol, `Context`, and iterative backpropagation.
+
+The engine knows nothing of `Scalar` or `Tensor`; both implement `Variable`, so this module
+serves stage 1 and stage 2 alike. Backward walks the graph with explicit stacks (no recursion
+limit) and releases each node's saved values once it has passed them on, so no graph survives
+a ``backward()``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from mt_operators.operators import central_difference
+
+__all__ = [
+    "Context",
+    "Variable",
+    "backpropagate",
+    "central_difference",
+    "is_grad_enabled",
+    "no_grad",
+    "topological_sort",
+]
+
+
+class Variable(Protocol):
+    """What the engine needs of a value in a computation graph."""
+
+    def accumulate_derivative(self, x: Any) -> None:
+        """Add ``x`` to this leaf's derivative."""
+
+    @property
+    def unique_id(self) -> int:
+        """An id no other variable shares."""
+
+    def is_leaf(self) -> bool:
+        """True for variables created by the user (they receive derivatives)."""
+
+    def is_constant(self) -> bool:
+        """True for values that no derivative flows into."""
+
+    @property
+    def parents(self) -> Iterable[Variable]:
+        """The inputs of the function that produced this variable."""
+
+    def chain_rule(self, d_output: Any) -> Iterable[tuple[Variable, Any]]:
+        """Each non-constant input with its share of ``d_output``."""
+
+    def release_graph(self) -> None:
+        """Forget saved values and inputs once backward has used them."""
+
+
+@dataclass
+class Context:
+    """What a function's ``forward`` saves for its ``backward``."""
+
+    no_grad: bool = False
+    saved_values: tuple[Any, ...] = ()
+
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep ``values`` for backward (skipped when no gradient is needed)."""
+        if self.no_grad:
+            return
+        self.saved_values = values
+
+    @property
+    def saved_tensors(self) -> tuple[Any, ...]:
+        """PyTorch's name for `saved_values`."""
+        return self.saved_values
+
+
+_grad_mode = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """Whether new operations record a graph (per thread, like PyTorch)."""
+    enabled: bool = getattr(_grad_mode, "enabled", True)
+    return enabled
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class no_grad:  # noqa: N801 (PyTorch's name)
+    """Context manager and decorator: operations inside record no graph.
+
+    >>> with no_grad():
+    ...     is_grad_enabled()
+    False
+    """
+
+    def __enter__(self) -> None:
+        self._previous = is_grad_enabled()
+        _grad_mode.enabled = False
+
+    def __exit__(self, *exc: object) -> None:
+        _grad_mode.enabled = self._previous
+
+    def __call__(self, fn: F) -> F:
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with no_grad():
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]  # wraps keeps fn's signature
+
+
+@contextmanager
+def enable_grad(enabled: bool = True) -> Iterator[None]:
+    """Set grad mode inside the block (``enable_grad(False)`` is `no_grad`)."""
+    previous = is_grad_enabled()
+    _grad_mode.enabled = enabled
+    try:
+        yield
+    finally:
+        _grad_mode.enabled = previous
+
+
+def topological_sort(variable: Variable) -> list[Variable]:
+    """Non-constant variables reachable from ``variable``, each before its parents.
+
+    Depth-first with an explicit stack, so graph depth is limited by memory, not recursion.
+    The order is deterministic: parents are visited in argument order.
+    """
+    order: list[Variable] = []
+    visited: set[int] = set()
+    stack: list[tuple[Variable, bool]] = [(variable, False)]
+    while stack:
+        var, expanded = stack.pop()
+        if expanded:
+            order.append(var)
+            continue
+        if var.unique_id in visited or var.is_constant():
+            continue
+        visited.add(var.unique_id)
+        stack.append((var, True))
+        if not var.is_leaf():
+            for parent in reversed(list(var.parents)):
+                if parent.unique_id not in visited:
+                    stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def backpropagate(variable: Variable, deriv: Any) -> None:
+    """Push ``deriv`` from ``variable`` to every leaf by the chain rule.
+
+    Each node is visited once, after every path into it has added its share, so values used
+    twice receive both contributions. Leaves accumulate; interior nodes release their graph.
+    Runs with grad mode off: derivative arithmetic records no graph of its own.
+    """
+    with enable_grad(False):
+        _backpropagate(variable, deriv)
+
+
+def _backpropagate(variable: Variable, deriv: Any) -> None:
+    derivatives: dict[int, Any] = {variable.unique_id: deriv}
+    for var in topological_sort(variable):
+        d = derivatives.pop(var.unique_id, None)
+        if d is None:
+            continue
+        if var.is_leaf():
+            var.accumulate_derivative(d)
+            continue
+        for parent, d_parent in var.chain_rule(d):
+            if parent.is_constant():
+                continue
+            key = parent.unique_id
+            derivatives[key] = derivatives[key] + d_parent if key in derivatives else d_parent
+        var.release_graph()

@@ -1,0 +1,405 @@
+"""`Tensor`: strided data on a backend, with the history autograd needs.
+
+Every operator is one `Function` application; derived operators (``-``, ``/``, ``>``, ``mean``)
+are composed from the primitives and carry no derivative code of their own.
+"""
+
+from __future__ import annotations
+
+import itertools
+import numbers
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from mt_autodiff import Context, backpropagate
+
+from . import tensor_functions as tf
+from .tensor_data import Shape, Storage, Strides, TensorData, UserIndex, UserShape
+
+if TYPE_CHECKING:
+    from .tensor_ops import TensorBackend
+
+_ids = itertools.count()
+
+
+@dataclass
+class History:
+    """How a tensor was made: the function, its context and its inputs (empty for leaves)."""
+
+    last_fn: type[tf.Function] | None = None
+    ctx: Context | None = None
+    inputs: Sequence[Tensor] = ()
+
+
+class Tensor:
+    """A multi-dimensional array of float64 with autograd.
+
+    >>> from mt_tensor import tensor
+    >>> x = tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad.to_numpy().tolist()
+    [[2.0, 4.0], [6.0, 8.0]]
+    """
+
+    __array_priority__ = 1000  # numpy defers `ndarray * Tensor` to Tensor.__rmul__
+
+    _tensor: TensorData
+    history: History | None
+    grad: Tensor | None
+
+    def __init__(
+        self,
+        v: TensorData,
+        back: History | None = None,
+        name: str | None = None,
+        backend: TensorBackend | None = None,
+    ) -> None:
+        from .backends import default_backend
+
+        self._tensor = v
+        self.history = back
+        self.backend = backend if backend is not None else default_backend()
+        self.grad = None
+        self._id = next(_ids)
+        self.name = name if name is not None else str(self._id)
+
+    # Shape and storage.
+
+    @property
+    def f(self) -> TensorBackend:
+        """The backend (the course's name)."""
+        return self.backend
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The size of each dimension."""
+        return self._tensor.shape
+
+    @property
+    def size(self) -> int:
+        """The number of elements."""
+        return self._tensor.size
+
+    @property
+    def dims(self) -> int:
+        """The number of dimensions."""
+        return self._tensor.dims
+
+    def _new(self, tensor_data: TensorData) -> Tensor:
+        return Tensor(tensor_data, backend=self.backend)
+
+    @staticmethod
+    def make(
+        storage: Storage | Sequence[float],
+        shape: UserShape,
+        strides: Sequence[int] | None = None,
+        backend: TensorBackend | None = None,
+    ) -> Tensor:
+        """A tensor over ``storage`` with the given shape (and strides)."""
+        return Tensor(TensorData(storage, shape, strides), backend=backend)
+
+    def zeros(self, shape: UserShape | None = None) -> Tensor:
+        """Zeros on this tensor's backend, of ``shape`` (default: this tensor's)."""
+        shape = tuple(self.shape if shape is None else shape)
+        size = int(np.prod(shape)) if shape else 1
+        return Tensor.make(np.zeros(size), shape, backend=self.backend)
+
+    def to_numpy(self) -> npt.NDArray[np.float64]:
+        """A contiguous numpy copy."""
+        return np.array(self._tensor.to_numpy(), dtype=np.float64, order="C", copy=True)
+
+    def item(self) -> float:
+        """The value of a one-element tensor."""
+        if self.size != 1:
+            raise ValueError(f"item() needs a one-element tensor, got shape {self.shape}")
+        return float(self._tensor._storage[self._tensor.index((0,) * self.dims)])
+
+    def to(self, backend: str | TensorBackend) -> Tensor:
+        """This tensor's values on another backend (a leaf; gradients do not flow back)."""
+        from .backends import get_backend
+
+        target = get_backend(backend) if isinstance(backend, str) else backend
+        if target is self.backend:
+            return self
+        out = Tensor.make(self.to_numpy().ravel(), self.shape, backend=target)
+        if self.requires_grad():
+            out.requires_grad_(True)
+        return out
+
+    # Autograd.
+
+    def requires_grad_(self, x: bool = True) -> Tensor:
+        """Make this tensor a leaf that receives gradients (or stop it receiving them)."""
+        self.history = History() if x else None
+        return self
+
+    def requires_grad(self) -> bool:
+        """True when gradients flow into this tensor."""
+        return self.history is not None
+
+    def detach(self) -> Tensor:
+        """The same data with no history."""
+        return Tensor(self._tensor, backend=self.backend)
+
+    @property
+    def unique_id(self) -> int:
+        """An id no other tensor shares."""
+        return self._id
+
+    def is_leaf(self) -> bool:
+        """True for tensors created by the user with ``requires_grad``."""
+        return self.history is not None and self.history.last_fn is None
+
+    def is_constant(self) -> bool:
+        """True when no gradient flows into this tensor."""
+        return self.history is None
+
+    @property
+    def parents(self) -> Iterable[Tensor]:
+        """The inputs of the function that made this tensor."""
+        return self.history.inputs if self.history is not None else ()
+
+    def chain_rule(self, d_output: Any) -> Iterable[tuple[Tensor, Any]]:
+        """Each input with its gradient, summed back to the input's shape."""
+        h = self.history
+        if h is None or h.last_fn is None:
+            return []
+        if h.ctx is None:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time: its saved values were "
+                "freed by the first backward()"
+            )
+        grads = h.last_fn._backward(h.ctx, d_output)
+        return [
+            (inp, inp.expand(g))
+            for inp, g in zip(h.inputs, grads, strict=True)
+            if not inp.is_constant()
+        ]
+
+    def release_graph(self) -> None:
+        """Drop saved values and inputs after backward (the function is kept for errors)."""
+        if self.history is not None and self.history.last_fn is not None:
+            self.history = History(self.history.last_fn, None, ())
+
+    def accumulate_derivative(self, x: Any) -> None:
+        """Add ``x`` to ``grad``."""
+        if self.grad is None:
+            self.grad = Tensor.make(x.to_numpy().ravel(), self.shape, backend=self.backend)
+        else:
+            self.grad = self.grad + x
+
+    def backward(self, grad_output: Tensor | None = None) -> None:
+        """Backpropagate from this tensor; ``grad_output`` is needed unless it has one element."""
+        if self.is_constant():
+            raise RuntimeError(
+                "backward() on a tensor that does not require grad: nothing depends on a "
+                "variable (call requires_grad_() on the inputs)"
+            )
+        if grad_output is None:
+            if self.size != 1:
+                raise RuntimeError(
+                    f"backward() without grad_output needs a one-element tensor, got shape "
+                    f"{self.shape}; pass grad_output of that shape"
+                )
+            grad_output = Tensor.make([1.0], (1,) * self.dims, backend=self.backend)
+        backpropagate(self, grad_output)
+
+    def zero_grad_(self) -> None:
+        """Forget the accumulated gradient."""
+        self.grad = None
+
+    def expand(self, other: Tensor) -> Tensor:
+        """``other`` (a gradient) brought to this tensor's shape: broadcast up, then summed
+        down over the dims this tensor was broadcast along."""
+        if self.shape == other.shape:
+            return other
+        true_shape = TensorData.shape_broadcast(self.shape, other.shape)
+        out = other
+        if other.shape != true_shape:
+            out = self.zeros(true_shape)
+            self.backend.id_map(other, out)
+        if self.shape == true_shape:
+            return out
+        padded = (1,) * (len(true_shape) - self.dims) + self.shape
+        for dim, size in enumerate(true_shape):
+            if padded[dim] == 1 and size != 1:
+                out = self.backend.add_reduce(out, dim)
+        out = out.contiguous()
+        return Tensor.make(out._tensor._storage, self.shape, backend=self.backend)
+
+    # Operators.
+
+    def _ensure_tensor(self, b: Any, op: str) -> Tensor:
+        if isinstance(b, Tensor):
+            return b
+        if isinstance(b, numbers.Real):
+            return Tensor.make([float(b)], (1,), backend=self.backend)
+        raise TypeError(f"unsupported operand type(s) for {op}: 'Tensor' and {type(b).__name__!r}")
+
+    def __add__(self, b: Any) -> Tensor:
+        return tf.Add.apply(self, self._ensure_tensor(b, "+"))
+
+    def __radd__(self, b: Any) -> Tensor:
+        return tf.Add.apply(self._ensure_tensor(b, "+"), self)
+
+    def __sub__(self, b: Any) -> Tensor:
+        return tf.Add.apply(self, tf.Neg.apply(self._ensure_tensor(b, "-")))
+
+    def __rsub__(self, b: Any) -> Tensor:
+        return tf.Add.apply(self._ensure_tensor(b, "-"), tf.Neg.apply(self))
+
+    def __mul__(self, b: Any) -> Tensor:
+        return tf.Mul.apply(self, self._ensure_tensor(b, "*"))
+
+    def __rmul__(self, b: Any) -> Tensor:
+        return tf.Mul.apply(self._ensure_tensor(b, "*"), self)
+
+    def __truediv__(self, b: Any) -> Tensor:
+        return tf.Mul.apply(self, tf.Inv.apply(self._ensure_tensor(b, "/")))
+
+    def __rtruediv__(self, b: Any) -> Tensor:
+        return tf.Mul.apply(self._ensure_tensor(b, "/"), tf.Inv.apply(self))
+
+    def __matmul__(self, b: Any) -> Tensor:
+        """Matrix product like ``numpy.matmul``: a 1-d operand is a row (left) or column (right)."""
+        other = self._ensure_tensor(b, "@")
+        if self.dims > 1 and other.dims > 1:
+            return tf.MatMul.apply(self, other)
+        a2 = self.contiguous().view(1, self.size) if self.dims == 1 else self
+        b2 = other.contiguous().view(other.size, 1) if other.dims == 1 else other
+        out = tf.MatMul.apply(a2, b2)
+        shape = list(out.shape)
+        if other.dims == 1:
+            shape.pop(-1)
+        if self.dims == 1:
+            shape.pop(-1 if other.dims == 1 else -2)
+        return out.contiguous().view(*(shape or [1]))
+
+    def __lt__(self, b: Any) -> Tensor:
+        return tf.LT.apply(self, self._ensure_tensor(b, "<"))
+
+    def __gt__(self, b: Any) -> Tensor:
+        return tf.LT.apply(self._ensure_tensor(b, ">"), self)
+
+    def __eq__(self, b: Any) -> Tensor:  # type: ignore[override]  # elementwise, like numpy
+        return tf.EQ.apply(self, self._ensure_tensor(b, "=="))
+
+    def __neg__(self) -> Tensor:
+        return tf.Neg.apply(self)
+
+    __hash__ = object.__hash__
+
+    def __bool__(self) -> bool:
+        if self.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous; use .all()"
+            )
+        return self.item() != 0.0
+
+    def is_close(self, b: Any) -> Tensor:
+        """1.0 where the elements differ by less than 1e-2."""
+        return tf.IsClose.apply(self, self._ensure_tensor(b, "is_close"))
+
+    def sigmoid(self) -> Tensor:
+        """Element-wise logistic function."""
+        return tf.Sigmoid.apply(self)
+
+    def relu(self) -> Tensor:
+        """Element-wise $\\max(x, 0)$."""
+        return tf.ReLU.apply(self)
+
+    def log(self) -> Tensor:
+        """Element-wise natural log (stage 0's domain rule outside $x > 0$)."""
+        return tf.Log.apply(self)
+
+    def exp(self) -> Tensor:
+        """Element-wise $e^x$."""
+        return tf.Exp.apply(self)
+
+    # Reductions keep the reduced dim with size 1; with no dim they reduce everything to (1,).
+
+    def _flat(self) -> Tensor:
+        return self.contiguous().view(self.size)
+
+    def sum(self, dim: int | None = None) -> Tensor:
+        """Sum over ``dim`` (kept, size 1), or over everything."""
+        if dim is None:
+            return tf.Sum.apply(self._flat(), 0)
+        return tf.Sum.apply(self, tf.check_dim(dim, self.dims, self.shape))
+
+    def mean(self, dim: int | None = None) -> Tensor:
+        """Mean over ``dim`` (kept, size 1), or over everything."""
+        if dim is None:
+            return self.sum() / self.size
+        d = tf.check_dim(dim, self.dims, self.shape)
+        return self.sum(d) / self.shape[d]
+
+    def all(self, dim: int | None = None) -> Tensor:
+        """1.0 where every element (along ``dim``) is non-zero."""
+        if dim is None:
+            return tf.All.apply(self._flat(), 0)
+        return tf.All.apply(self, tf.check_dim(dim, self.dims, self.shape))
+
+    # Movement.
+
+    def permute(self, *order: int) -> Tensor:
+        """Reorder the dims without copying: new dim ``i`` is old dim ``order[i]``."""
+        order = _unpack(order)
+        dims = [tf.check_dim(o, self.dims, self.shape) for o in order]
+        if sorted(dims) != list(range(self.dims)):
+            raise ValueError(
+                f"permute{tuple(order)} is not an ordering of the {self.dims} dims of {self.shape}"
+            )
+        return tf.Permute.apply(self, tuple(dims))
+
+    def view(self, *shape: int) -> Tensor:
+        """The same contiguous data with another shape of the same size."""
+        new_shape = _unpack(shape)
+        if int(np.prod(new_shape)) != self.size:
+            raise ValueError(
+                f"cannot view a tensor of shape {self.shape} (size {self.size}) as {new_shape}"
+            )
+        return tf.View.apply(self, new_shape)
+
+    def contiguous(self) -> Tensor:
+        """This tensor when its data is row-major already, else a row-major copy."""
+        if self._tensor.is_contiguous():
+            return self
+        return tf.Copy.apply(self)
+
+    # Element access (full indices only) and printing.
+
+    def __getitem__(self, key: int | UserIndex) -> float:
+        return self._tensor.get((key,) if isinstance(key, int) else key)
+
+    def __setitem__(self, key: int | UserIndex, val: float) -> None:
+        self._tensor.set((key,) if isinstance(key, int) else key, val)
+
+    def __repr__(self) -> str:
+        body = self._tensor.to_string(prefix="tensor(")
+        grad = ", requires_grad=True" if self.requires_grad() else ""
+        backend = (
+            "" if self.backend.name in ("fast", "numpy") else f", backend={self.backend.name!r}"
+        )
+        return f"tensor({body}{grad}{backend})"
+
+    def __len__(self) -> int:
+        if self.dims == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    # Last in the class body: from here on, ``tuple`` names this method, not the builtin.
+    def tuple(self) -> tuple[Storage, Shape, Strides]:
+        """``(storage, shape, strides)`` for kernels."""
+        return self._tensor.tuple()
+
+
+def _unpack(args: tuple[Any, ...]) -> tuple[int, ...]:
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
+    if len(args) == 1 and isinstance(args[0], tuple | list):
+        return tuple(int(a) for a in args[0])
+    return tuple(int(a) for a in args)

@@ -1,0 +1,219 @@
+"""Strided storage: where element ``(i, j, ...)`` of a tensor lives in a flat array.
+
+The index helpers are plain loops over numpy integer arrays, so that mt-fast and mt-cuda compile
+these very functions with numba instead of writing their own. The type aliases here are the
+ones every stage uses.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from typing import TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+Storage: TypeAlias = npt.NDArray[np.float64]
+"""The flat float64 array a tensor's elements live in."""
+Index: TypeAlias = npt.NDArray[np.int64]
+"""A multi-dimensional index, one entry per dimension."""
+OutIndex: TypeAlias = npt.NDArray[np.int64]
+Shape: TypeAlias = npt.NDArray[np.int64]
+Strides: TypeAlias = npt.NDArray[np.int64]
+
+UserIndex: TypeAlias = Sequence[int]
+UserShape: TypeAlias = Sequence[int]
+UserStrides: TypeAlias = Sequence[int]
+
+MAX_DIMS = 32
+
+
+class IndexingError(IndexError, ValueError):
+    """A bad index, shape, stride or broadcast; the message names the values involved.
+
+    It is an `IndexError` (for code indexing out of range) and a `ValueError` (for shapes).
+    """
+
+
+def index_to_position(index: Index, strides: Strides) -> int:
+    """The storage position of ``index``: $\\sum_i index_i \\cdot strides_i$."""
+    position = 0
+    for i in range(len(index)):
+        position += index[i] * strides[i]
+    return position
+
+
+def to_index(ordinal: int, shape: Shape, out_index: OutIndex) -> None:
+    """Write into ``out_index`` the index of the ``ordinal``-th element in row-major order."""
+    remaining = ordinal
+    for i in range(len(shape) - 1, -1, -1):
+        out_index[i] = remaining % shape[i]
+        remaining = remaining // shape[i]
+
+
+def broadcast_index(big_index: Index, big_shape: Shape, shape: Shape, out_index: OutIndex) -> None:
+    """Map an index into the broadcast ``big_shape`` to the index into the smaller ``shape``.
+
+    Dimensions are aligned on the right; a dimension of size 1 always reads position 0.
+    """
+    offset = len(big_shape) - len(shape)
+    for i in range(len(shape)):
+        out_index[i] = big_index[i + offset] if shape[i] > 1 else 0
+
+
+def shape_broadcast(shape1: UserShape, shape2: UserShape) -> tuple[int, ...]:
+    """The shape both shapes broadcast to (numpy's rule), or `IndexingError` naming both."""
+    n = max(len(shape1), len(shape2))
+    a = (1,) * (n - len(shape1)) + tuple(shape1)
+    b = (1,) * (n - len(shape2)) + tuple(shape2)
+    out = []
+    for x, y in zip(a, b, strict=True):
+        if x != y and x != 1 and y != 1:
+            raise IndexingError(f"cannot broadcast {tuple(shape1)} with {tuple(shape2)}")
+        out.append(y if x == 1 else x)
+    return tuple(out)
+
+
+def strides_from_shape(shape: UserShape) -> tuple[int, ...]:
+    """Row-major (contiguous) strides for ``shape``."""
+    strides = []
+    step = 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= size
+    return tuple(reversed(strides))
+
+
+def _check_shape(shape: UserShape) -> tuple[int, ...]:
+    dims = tuple(shape)
+    if len(dims) > MAX_DIMS:
+        raise IndexingError(f"shape {dims} has more than {MAX_DIMS} dimensions")
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, int | np.integer) or d < 0:
+            raise IndexingError(f"shape {dims} must hold non-negative integers")
+    return tuple(int(d) for d in dims)
+
+
+class TensorData:
+    """A flat float64 storage seen through a shape and strides."""
+
+    _storage: Storage
+    _shape: Shape
+    _strides: Strides
+    shape: tuple[int, ...]
+    strides: tuple[int, ...]
+    size: int
+    dims: int
+
+    def __init__(
+        self,
+        storage: Sequence[float] | Storage,
+        shape: UserShape,
+        strides: UserStrides | None = None,
+    ) -> None:
+        self._storage = np.asarray(storage, dtype=np.float64)
+        if self._storage.ndim != 1:
+            raise IndexingError(f"storage must be flat, got shape {self._storage.shape}")
+        self.shape = _check_shape(shape)
+        if strides is None:
+            strides = strides_from_shape(self.shape)
+        self.strides = tuple(int(s) for s in strides)
+        if len(self.strides) != len(self.shape):
+            raise IndexingError(
+                f"strides {self.strides} do not match shape {self.shape} (one per dimension)"
+            )
+        self.size = int(np.prod(self.shape)) if self.shape else 1
+        self.dims = len(self.shape)
+        if self.size > 0:
+            last = sum((n - 1) * s for n, s in zip(self.shape, self.strides, strict=True))
+            if last >= len(self._storage) or any(s < 0 for s in self.strides):
+                raise IndexingError(
+                    f"shape {self.shape} with strides {self.strides} reaches position {last}, "
+                    f"past storage of size {len(self._storage)}"
+                )
+        self._shape = np.array(self.shape, dtype=np.int64)
+        self._strides = np.array(self.strides, dtype=np.int64)
+
+    def to_cuda_(self) -> None:  # pragma: no cover (only with a CUDA device)
+        """Hook for device backends (a no-op for host storage)."""
+
+    def is_contiguous(self) -> bool:
+        """True when the strides are row-major with no gaps (a `view` is then possible)."""
+        expected = 1
+        for size, stride in zip(reversed(self.shape), reversed(self.strides), strict=True):
+            if size != 1 and stride != expected:
+                return False
+            expected *= size
+        return True
+
+    @staticmethod
+    def shape_broadcast(shape_a: UserShape, shape_b: UserShape) -> tuple[int, ...]:
+        """The course's spelling of `shape_broadcast`."""
+        return shape_broadcast(shape_a, shape_b)
+
+    def index(self, index: int | UserIndex | Index) -> int:
+        """The storage position of a full index, checked against the shape."""
+        idx: tuple[int, ...] = (
+            (int(index),) if isinstance(index, int | np.integer) else tuple(int(i) for i in index)
+        )
+        if len(idx) != self.dims:
+            raise IndexingError(f"index {idx} has {len(idx)} entries for shape {self.shape}")
+        for i, n in zip(idx, self.shape, strict=True):
+            if not 0 <= i < n:
+                raise IndexingError(f"index {idx} out of range for shape {self.shape}")
+        return sum(i * s for i, s in zip(idx, self.strides, strict=True))
+
+    def indices(self) -> Iterable[tuple[int, ...]]:
+        """Every full index in row-major order."""
+        out = np.zeros(self.dims, dtype=np.int64)
+        for ordinal in range(self.size if all(self.shape) else 0):
+            to_index(ordinal, self._shape, out)
+            yield tuple(int(i) for i in out)
+
+    def sample(self) -> tuple[int, ...]:
+        """A random valid index."""
+        return tuple(random.randint(0, n - 1) for n in self.shape)
+
+    def get(self, key: UserIndex) -> float:
+        """The element at ``key``."""
+        return float(self._storage[self.index(key)])
+
+    def set(self, key: UserIndex, val: float) -> None:
+        """Write ``val`` at ``key``."""
+        self._storage[self.index(key)] = val
+
+    def tuple(self) -> tuple[Storage, Shape, Strides]:
+        """``(storage, shape, strides)`` as arrays, the form kernels take."""
+        return (self._storage, self._shape, self._strides)
+
+    def permute(self, *order: int) -> TensorData:
+        """The same storage with dimensions reordered: dimension ``i`` becomes ``order[i]``."""
+        if sorted(order) != list(range(self.dims)):
+            raise IndexingError(
+                f"permutation {tuple(order)} is not an ordering of the {self.dims} dims "
+                f"of shape {self.shape}"
+            )
+        return TensorData(
+            self._storage,
+            tuple(self.shape[o] for o in order),
+            tuple(self.strides[o] for o in order),
+        )
+
+    def to_numpy(self) -> npt.NDArray[np.float64]:
+        """A numpy view with this shape and strides (no copy)."""
+        item = self._storage.itemsize
+        return np.lib.stride_tricks.as_strided(
+            self._storage, self.shape, tuple(s * item for s in self.strides)
+        )
+
+    def to_string(self, prefix: str = "") -> str:
+        """The elements as nested brackets; continuation lines are indented by ``prefix``."""
+        return np.array2string(
+            self.to_numpy(),
+            separator=", ",
+            precision=4,
+            threshold=1000,
+            floatmode="fixed",
+            prefix=prefix,
+        )

@@ -1,0 +1,286 @@
+"""Differentiable tensor functions, one class each with ``forward`` and ``backward`` side by side.
+
+``forward`` receives detached tensors (and plain values such as a dim or an order) and calls the
+backend's primitives; ``backward`` receives the gradient of the output and returns one gradient
+per tensor input, in order. Gradients of broadcast inputs are summed back to the input's shape
+by the engine (`Tensor.expand`), not by each function. Backward runs with grad mode off, so it
+may use ordinary tensor arithmetic.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mt_autodiff import Context, is_grad_enabled
+
+from .tensor_data import IndexingError
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+
+class Function:
+    """Base class: subclasses define ``forward(ctx, *inputs)`` and ``backward(ctx, grad)``."""
+
+    @staticmethod
+    def forward(ctx: Context, *inputs: Any) -> Tensor:
+        """Compute the output from detached inputs."""
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor | tuple[Tensor, ...]:
+        """One gradient per tensor input."""
+        raise NotImplementedError
+
+    @classmethod
+    def _backward(cls, ctx: Context, grad_output: Tensor) -> tuple[Tensor, ...]:
+        grads = cls.backward(ctx, grad_output)
+        return grads if isinstance(grads, tuple) else (grads,)
+
+    @classmethod
+    def apply(cls, *vals: Any) -> Tensor:
+        """Run ``forward``, recording the graph when an input requires grad."""
+        from .tensor import History, Tensor
+
+        tensors = [v for v in vals if isinstance(v, Tensor)]
+        backend = tensors[0].backend
+        for t in tensors[1:]:
+            if t.backend is not backend:
+                raise ValueError(
+                    f"cannot mix backends {backend.name!r} and {t.backend.name!r} in "
+                    f"{cls.__name__}; move one with .to({backend.name!r})"
+                )
+        need_grad = is_grad_enabled() and any(t.requires_grad() for t in tensors)
+        raw = [v.detach() if isinstance(v, Tensor) else v for v in vals]
+        ctx = Context(not need_grad)
+        out = cls.forward(ctx, *raw)
+        if not need_grad:
+            return out
+        return Tensor(out._tensor, History(cls, ctx, tuple(tensors)), backend=out.backend)
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        return a.f.neg_map(a)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        return grad_output.f.neg_map(grad_output)
+
+
+class Inv(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        ctx.save_for_backward(a)
+        return a.f.inv_map(a)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        (a,) = ctx.saved_values
+        return grad_output.f.inv_back_zip(a, grad_output)
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
+        return a.f.add_zip(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
+        return grad_output, grad_output
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
+        ctx.save_for_backward(a, b)
+        return a.f.mul_zip(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
+        a, b = ctx.saved_values
+        return grad_output.f.mul_zip(b, grad_output), grad_output.f.mul_zip(a, grad_output)
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        out = a.f.sigmoid_map(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        """$\\sigma'(x) = \\sigma(x)(1 - \\sigma(x))$."""
+        s: Tensor = ctx.saved_values[0]
+        return grad_output * s * (1.0 - s)
+
+
+class ReLU(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        ctx.save_for_backward(a)
+        return a.f.relu_map(a)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        (a,) = ctx.saved_values
+        return grad_output.f.relu_back_zip(a, grad_output)
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        ctx.save_for_backward(a)
+        return a.f.log_map(a)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        (a,) = ctx.saved_values
+        return grad_output.f.log_back_zip(a, grad_output)
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        out = a.f.exp_map(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        (out,) = ctx.saved_values
+        return grad_output.f.mul_zip(out, grad_output)
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, dim: int) -> Tensor:
+        return a.f.add_reduce(a, dim)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        """Each input element gets the gradient of its sum (broadcast back by the engine)."""
+        return grad_output
+
+
+class All(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, dim: int) -> Tensor:
+        """1.0 where every element along ``dim`` is non-zero."""
+        zero = a.zeros((1,))
+        nonzero = a.f.eq_zip(a.f.eq_zip(a, zero), zero)
+        return a.f.mul_reduce(nonzero, dim)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        return grad_output.zeros(grad_output.shape)
+
+
+class LT(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
+        ctx.save_for_backward(a.shape, b.shape)
+        return a.f.lt_zip(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
+        a_shape, b_shape = ctx.saved_values
+        return grad_output.zeros(a_shape), grad_output.zeros(b_shape)
+
+
+class EQ(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
+        ctx.save_for_backward(a.shape, b.shape)
+        return a.f.eq_zip(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
+        a_shape, b_shape = ctx.saved_values
+        return grad_output.zeros(a_shape), grad_output.zeros(b_shape)
+
+
+class IsClose(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
+        ctx.save_for_backward(a.shape, b.shape)
+        return a.f.is_close_zip(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
+        a_shape, b_shape = ctx.saved_values
+        return grad_output.zeros(a_shape), grad_output.zeros(b_shape)
+
+
+class Permute(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, order: tuple[int, ...]) -> Tensor:
+        ctx.save_for_backward(order)
+        return a._new(a._tensor.permute(*order))
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        """Permute back by the inverse order."""
+        (order,) = ctx.saved_values
+        inverse = sorted(range(len(order)), key=lambda i: order[i])
+        return grad_output._new(grad_output._tensor.permute(*inverse))
+
+
+class View(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, shape: tuple[int, ...]) -> Tensor:
+        if not a._tensor.is_contiguous():
+            raise ValueError(
+                f"view of shape {shape} needs contiguous data, but the tensor of shape "
+                f"{a.shape} has strides {a._tensor.strides}; call .contiguous() first"
+            )
+        ctx.save_for_backward(a.shape)
+        return a.make(a._tensor._storage, shape, backend=a.backend)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        (shape,) = ctx.saved_values
+        g = grad_output.contiguous()
+        return g.make(g._tensor._storage, shape, backend=g.backend)
+
+
+class Copy(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        return a.f.id_map(a)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        return grad_output
+
+
+class MatMul(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
+        ctx.save_for_backward(a, b)
+        return a.f.matrix_multiply(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
+        """$\\partial a = g\\, b^T$, $\\partial b = a^T g$ (batch dims summed by the engine)."""
+        a, b = ctx.saved_values
+        f = grad_output.f
+        return (
+            f.matrix_multiply(grad_output, _transpose(b)),
+            f.matrix_multiply(_transpose(a), grad_output),
+        )
+
+
+def _transpose(a: Tensor) -> Tensor:
+    order = list(range(a.dims))
+    order[-2], order[-1] = order[-1], order[-2]
+    return a._new(a._tensor.permute(*order))
+
+
+def check_dim(dim: int, dims: int, shape: tuple[int, ...]) -> int:
+    """``dim`` made non-negative, or `IndexingError` naming it and the shape."""
+    if isinstance(dim, bool) or not isinstance(dim, int) or not -dims <= dim < dims:
+        raise IndexingError(f"dim {dim!r} out of range for a {dims}-d tensor of shape {shape}")
+    return dim % dims

@@ -1,0 +1,295 @@
+"""Backends: the four primitives every tensor op is built from, and the simple reference.
+
+A backend supplies ``map`` (one input), ``zip`` (two inputs, broadcast), ``reduce`` (along one
+dim, keeping it with size 1) and ``matrix_multiply`` (batched, broadcast batch dims).
+`TensorBackend` specialises them once for the operators the tensor functions use. Backends
+recognise an operator by identity (``fn is operators.exp``) to pick a fast kernel, and accept
+any other float function on a slower path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from mt_operators import operators
+
+from .tensor_data import (
+    IndexingError,
+    Shape,
+    Storage,
+    Strides,
+    broadcast_index,
+    index_to_position,
+    shape_broadcast,
+    to_index,
+)
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+UnaryFn = Callable[[float], float]
+BinaryFn = Callable[[float, float], float]
+
+
+class MapProto(Protocol):
+    """A specialised map: ``f(a)`` or ``f(a, out)`` (``a`` broadcast into ``out``)."""
+
+    def __call__(self, a: Tensor, out: Tensor | None = ..., /) -> Tensor: ...
+
+
+ZipFn = Callable[["Tensor", "Tensor"], "Tensor"]
+ReduceFn = Callable[["Tensor", int], "Tensor"]
+
+
+class TensorOps(Protocol):
+    """The primitives a backend provides."""
+
+    name: str
+    cuda: bool
+
+    def map(self, fn: UnaryFn) -> MapProto:
+        """Apply ``fn`` to every element."""
+        ...
+
+    def zip(self, fn: BinaryFn) -> ZipFn:
+        """Apply ``fn`` to pairs of elements of two broadcast tensors."""
+        ...
+
+    def reduce(self, fn: BinaryFn, start: float = 0.0) -> ReduceFn:
+        """Fold ``fn`` along one dim from ``start``; the dim stays, with size 1."""
+        ...
+
+    def matrix_multiply(self, a: Tensor, b: Tensor) -> Tensor:
+        """Batched matrix product of ``(..., n, m)`` and ``(..., m, p)``."""
+        ...
+
+
+class TensorBackend:
+    """A backend's primitives specialised once for every operator the tensor functions use."""
+
+    def __init__(self, ops: TensorOps, name: str | None = None) -> None:
+        self.ops = ops
+        self.name = name or ops.name
+        self.cuda = ops.cuda
+        self.neg_map = ops.map(operators.neg)
+        self.sigmoid_map = ops.map(operators.sigmoid)
+        self.relu_map = ops.map(operators.relu)
+        self.log_map = ops.map(operators.log)
+        self.exp_map = ops.map(operators.exp)
+        self.id_map = ops.map(operators.id)
+        self.inv_map = ops.map(operators.inv)
+
+        self.add_zip = ops.zip(operators.add)
+        self.mul_zip = ops.zip(operators.mul)
+        self.lt_zip = ops.zip(operators.lt)
+        self.eq_zip = ops.zip(operators.eq)
+        self.is_close_zip = ops.zip(operators.is_close)
+        self.relu_back_zip = ops.zip(operators.relu_back)
+        self.log_back_zip = ops.zip(operators.log_back)
+        self.inv_back_zip = ops.zip(operators.inv_back)
+        self.max_zip = ops.zip(operators.max)
+
+        self.add_reduce = ops.reduce(operators.add, 0.0)
+        self.mul_reduce = ops.reduce(operators.mul, 1.0)
+        self.max_reduce = ops.reduce(operators.max, -np.inf)
+        self.matrix_multiply = ops.matrix_multiply
+
+    def __repr__(self) -> str:
+        return f"TensorBackend({self.name!r})"
+
+
+# Shape rules shared by every backend (checked before any kernel runs).
+
+
+def zip_shape(a: Tensor, b: Tensor) -> tuple[int, ...]:
+    """The broadcast output shape of a zip."""
+    return shape_broadcast(a.shape, b.shape)
+
+
+def reduce_shape(a: Tensor, dim: int) -> tuple[int, ...]:
+    """``a.shape`` with ``dim`` kept at size 1."""
+    if not 0 <= dim < a.dims:
+        raise IndexingError(f"dim {dim} out of range for shape {a.shape}")
+    return tuple(1 if i == dim else n for i, n in enumerate(a.shape))
+
+
+def matmul_shape(a: Tensor, b: Tensor) -> tuple[int, ...]:
+    """``broadcast(a.batch, b.batch) + (n, p)`` for ``(..., n, m) @ (..., m, p)``."""
+    if a.dims < 2 or b.dims < 2:
+        raise IndexingError(f"matrix_multiply needs 2-d or more, got {a.shape} and {b.shape}")
+    if a.shape[-1] != b.shape[-2]:
+        raise IndexingError(
+            f"cannot multiply {a.shape} by {b.shape}: inner dimensions "
+            f"{a.shape[-1]} and {b.shape[-2]} differ"
+        )
+    batch = shape_broadcast(a.shape[:-2], b.shape[:-2])
+    return (*batch, a.shape[-2], b.shape[-1])
+
+
+# The simple backend: the course's index loops, one element at a time. The reference.
+
+
+def tensor_map(fn: UnaryFn) -> Callable[..., None]:
+    """Storage-level map: ``out[i] = fn(in[broadcast(i)])`` for every output index."""
+
+    def _map(
+        out: Storage,
+        out_shape: Shape,
+        out_strides: Strides,
+        in_storage: Storage,
+        in_shape: Shape,
+        in_strides: Strides,
+    ) -> None:
+        out_index = np.zeros(len(out_shape), dtype=np.int64)
+        in_index = np.zeros(len(in_shape), dtype=np.int64)
+        for ordinal in range(int(np.prod(out_shape))):
+            to_index(ordinal, out_shape, out_index)
+            broadcast_index(out_index, out_shape, in_shape, in_index)
+            value = in_storage[index_to_position(in_index, in_strides)]
+            out[index_to_position(out_index, out_strides)] = fn(float(value))
+
+    return _map
+
+
+def tensor_zip(fn: BinaryFn) -> Callable[..., None]:
+    """Storage-level zip: ``out[i] = fn(a[broadcast(i)], b[broadcast(i)])``."""
+
+    def _zip(
+        out: Storage,
+        out_shape: Shape,
+        out_strides: Strides,
+        a_storage: Storage,
+        a_shape: Shape,
+        a_strides: Strides,
+        b_storage: Storage,
+        b_shape: Shape,
+        b_strides: Strides,
+    ) -> None:
+        out_index = np.zeros(len(out_shape), dtype=np.int64)
+        a_index = np.zeros(len(a_shape), dtype=np.int64)
+        b_index = np.zeros(len(b_shape), dtype=np.int64)
+        for ordinal in range(int(np.prod(out_shape))):
+            to_index(ordinal, out_shape, out_index)
+            broadcast_index(out_index, out_shape, a_shape, a_index)
+            broadcast_index(out_index, out_shape, b_shape, b_index)
+            x = float(a_storage[index_to_position(a_index, a_strides)])
+            y = float(b_storage[index_to_position(b_index, b_strides)])
+            out[index_to_position(out_index, out_strides)] = fn(x, y)
+
+    return _zip
+
+
+def tensor_reduce(fn: BinaryFn) -> Callable[..., None]:
+    """Storage-level reduce: fold ``fn`` into each output over the reduced dim."""
+
+    def _reduce(
+        out: Storage,
+        out_shape: Shape,
+        out_strides: Strides,
+        a_storage: Storage,
+        a_shape: Shape,
+        a_strides: Strides,
+        reduce_dim: int,
+    ) -> None:
+        index = np.zeros(len(out_shape), dtype=np.int64)
+        for ordinal in range(int(np.prod(out_shape))):
+            to_index(ordinal, out_shape, index)
+            position = index_to_position(index, out_strides)
+            acc = float(out[position])
+            for j in range(int(a_shape[reduce_dim])):
+                index[reduce_dim] = j
+                acc = fn(acc, float(a_storage[index_to_position(index, a_strides)]))
+            out[position] = acc
+
+    return _reduce
+
+
+def tensor_matrix_multiply(
+    out: Storage,
+    out_shape: Shape,
+    out_strides: Strides,
+    a_storage: Storage,
+    a_shape: Shape,
+    a_strides: Strides,
+    b_storage: Storage,
+    b_shape: Shape,
+    b_strides: Strides,
+) -> None:
+    """Storage-level batched matmul: each output is a dot product along the inner dim."""
+    dims = len(out_shape)
+    out_index = np.zeros(dims, dtype=np.int64)
+    a_index = np.zeros(len(a_shape), dtype=np.int64)
+    b_index = np.zeros(len(b_shape), dtype=np.int64)
+    inner = int(a_shape[-1])
+    for ordinal in range(int(np.prod(out_shape))):
+        to_index(ordinal, out_shape, out_index)
+        broadcast_index(out_index, out_shape, a_shape, a_index)
+        broadcast_index(out_index, out_shape, b_shape, b_index)
+        acc = 0.0
+        for k in range(inner):
+            a_index[-2] = out_index[dims - 2]
+            a_index[-1] = k
+            b_index[-2] = k
+            b_index[-1] = out_index[dims - 1]
+            acc += float(a_storage[index_to_position(a_index, a_strides)]) * float(
+                b_storage[index_to_position(b_index, b_strides)]
+            )
+        out[index_to_position(out_index, out_strides)] = acc
+
+
+class SimpleOps:
+    """The course's reference backend: readable loops over every index, in Python."""
+
+    name = "simple"
+    cuda = False
+
+    @staticmethod
+    def map(fn: UnaryFn) -> MapProto:
+        """Element-wise ``fn``."""
+        kernel = tensor_map(fn)
+
+        def ret(a: Tensor, out: Tensor | None = None) -> Tensor:
+            if out is None:
+                out = a.zeros(a.shape)
+            kernel(*out.tuple(), *a.tuple())
+            return out
+
+        return ret
+
+    @staticmethod
+    def zip(fn: BinaryFn) -> ZipFn:
+        """Element-wise ``fn`` of two broadcast tensors."""
+        kernel = tensor_zip(fn)
+
+        def ret(a: Tensor, b: Tensor) -> Tensor:
+            out = a.zeros(zip_shape(a, b))
+            kernel(*out.tuple(), *a.tuple(), *b.tuple())
+            return out
+
+        return ret
+
+    @staticmethod
+    def reduce(fn: BinaryFn, start: float = 0.0) -> ReduceFn:
+        """Fold ``fn`` along a dim."""
+        kernel = tensor_reduce(fn)
+
+        def ret(a: Tensor, dim: int) -> Tensor:
+            out = a.zeros(reduce_shape(a, dim))
+            out._tensor._storage[:] = start
+            kernel(*out.tuple(), *a.tuple(), dim)
+            return out
+
+        return ret
+
+    @staticmethod
+    def matrix_multiply(a: Tensor, b: Tensor) -> Tensor:
+        """Batched matrix product."""
+        out = a.zeros(matmul_shape(a, b))
+        tensor_matrix_multiply(*out.tuple(), *a.tuple(), *b.tuple())
+        return out
+
+
+SimpleBackend = TensorBackend(SimpleOps())

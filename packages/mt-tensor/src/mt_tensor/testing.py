@@ -1,0 +1,188 @@
+"""Tensor test utilities for every stage: strategies, backend parametrisation, comparisons.
+
+Later stages import these instead of writing their own: ``shapes``/``tensors`` generate inputs
+(optionally permuted, so non-contiguous), ``backends()`` lists every installed backend for
+``pytest.mark.parametrize``, `assert_tensors_close` compares with labelled tolerances, and
+`assert_matches_torch` is the torch-parity helper (forward values, then each input's gradient).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from hypothesis import strategies as st
+
+from mt_operators.testing import OPS, OpInfo, floats_in
+
+from .backends import get_backend, installed_backends
+from .constructors import tensor
+from .tensor import Tensor
+from .tensor_ops import TensorBackend
+
+__all__ = [
+    "OPS",
+    "OpInfo",
+    "assert_matches_torch",
+    "assert_tensors_close",
+    "backend_names",
+    "broadcastable_shapes",
+    "matmul_shapes",
+    "shapes",
+    "tensor_data",
+    "tensors",
+]
+
+
+def backend_names(include_cuda: bool | None = None) -> list[str]:
+    """Installed backends to parametrise tests over.
+
+    ``cuda`` is included only when usable here (a GPU, or ``NUMBA_ENABLE_CUDASIM=1``), unless
+    ``include_cuda`` says otherwise.
+    """
+    names = installed_backends()
+    if include_cuda is None:
+        include_cuda = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" or _has_gpu()
+    return [n for n in names if n != "cuda" or include_cuda]
+
+
+def _has_gpu() -> bool:
+    try:
+        get_backend("cuda")
+    except Exception:  # any failure to start CUDA means "no GPU here"
+        return False
+    return True
+
+
+def shapes(
+    min_dims: int = 1, max_dims: int = 4, min_side: int = 1, max_side: int = 4
+) -> st.SearchStrategy[tuple[int, ...]]:
+    """Small tensor shapes."""
+    return st.lists(st.integers(min_side, max_side), min_size=min_dims, max_size=max_dims).map(
+        tuple
+    )
+
+
+def broadcastable_shapes(
+    max_dims: int = 3, max_side: int = 4
+) -> st.SearchStrategy[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Pairs of shapes that broadcast: dims of one dropped on the left or set to 1."""
+
+    @st.composite
+    def pair(draw: st.DrawFn) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        full = draw(shapes(1, max_dims, 1, max_side))
+        drop = draw(st.integers(0, len(full) - 1))
+        other = [1 if draw(st.booleans()) else n for n in full[drop:]]
+        if draw(st.booleans()):
+            return full, tuple(other)
+        return tuple(other), full
+
+    return pair()
+
+
+def matmul_shapes(
+    max_batch: int = 2, max_side: int = 4
+) -> st.SearchStrategy[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """``(..., n, m)`` and ``(..., m, p)`` with broadcast batch dims (``(D,A,B) @ (1,B,C)``)."""
+
+    @st.composite
+    def pair(draw: st.DrawFn) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        n, m, p = (draw(st.integers(1, max_side)) for _ in range(3))
+        batch = draw(shapes(0, max_batch, 1, 3))
+        a_batch = tuple(1 if draw(st.booleans()) else d for d in batch)
+        b_batch = tuple(1 if draw(st.booleans()) else d for d in batch)
+        b_batch = b_batch[draw(st.integers(0, len(b_batch))) :]
+        return (*a_batch, n, m), (*b_batch, m, p)
+
+    return pair()
+
+
+def tensor_data(
+    shape: Sequence[int], lo: float = -10.0, hi: float = 10.0
+) -> st.SearchStrategy[npt.NDArray[np.float64]]:
+    """A numpy array of ``shape`` with values in ``[lo, hi]``."""
+    size = int(np.prod(shape)) if shape else 1
+    return st.lists(floats_in(lo, hi), min_size=size, max_size=size).map(
+        lambda v: np.array(v, dtype=np.float64).reshape(tuple(shape))
+    )
+
+
+def tensors(
+    shape: Sequence[int] | st.SearchStrategy[tuple[int, ...]] | None = None,
+    backend: str | TensorBackend = "simple",
+    lo: float = -10.0,
+    hi: float = 10.0,
+    permuted: bool | None = None,
+) -> st.SearchStrategy[Tensor]:
+    """Tensors on ``backend``; with ``permuted`` (default: either) stored in another dim order,
+    so their strides are not row-major but their shape is ``shape``."""
+    shape_st = st.just(tuple(shape)) if isinstance(shape, Sequence) else (shape or shapes())
+
+    @st.composite
+    def make(draw: st.DrawFn) -> Tensor:
+        s = draw(shape_st)
+        values = draw(tensor_data(s, lo, hi))
+        t = tensor(values, backend=backend)
+        perm = draw(st.booleans()) if permuted is None else permuted
+        if perm and len(s) > 1:
+            order = draw(st.permutations(range(len(s))))
+            inverse = [order.index(i) for i in range(len(s))]
+            stored = tensor(np.transpose(values, order).copy(), backend=backend)
+            t = stored.permute(*inverse)
+        return t
+
+    return make()
+
+
+def assert_tensors_close(
+    actual: Tensor | npt.ArrayLike,
+    expected: Tensor | npt.ArrayLike,
+    label: str = "",
+    rtol: float = 1e-5,
+    atol: float = 1e-7,
+) -> None:
+    """Fail with the label, both shapes and the worst element when values differ."""
+    a = actual.to_numpy() if isinstance(actual, Tensor) else np.asarray(actual, dtype=np.float64)
+    e = expected.to_numpy() if isinstance(expected, Tensor) else np.asarray(expected, np.float64)
+    prefix = f"{label}: " if label else ""
+    if a.shape != e.shape:
+        raise AssertionError(f"{prefix}shape {a.shape} != expected {e.shape}")
+    if not np.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True):
+        worst = np.unravel_index(np.argmax(np.abs(a - e)), a.shape) if a.size else ()
+        raise AssertionError(
+            f"{prefix}values differ (rtol={rtol}, atol={atol}); worst at {worst}: "
+            f"{a[worst]} vs expected {e[worst]}"
+        )
+
+
+def assert_matches_torch(
+    fn: Callable[..., Any],
+    *inputs: npt.NDArray[np.float64],
+    ours: Callable[..., Tensor] | None = None,
+    backend: str = "simple",
+    forward_tol: tuple[float, float] = (1e-5, 1e-7),
+    backward_tol: tuple[float, float] = (1e-4, 1e-6),
+) -> None:
+    """Run ``fn`` on torch tensors and on ours (``ours`` if it differs), then compare.
+
+    Forward values and shapes first, then the gradient of each input after ``.sum().backward()``;
+    failures say "forward" or "backward of input i". Skips the test when torch is absent.
+    """
+    import pytest
+
+    torch = pytest.importorskip("torch")
+    theirs_in = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in inputs]
+    ours_in = [tensor(x, backend=backend, requires_grad=True) for x in inputs]
+    expected = fn(*theirs_in)
+    actual = (ours or fn)(*ours_in)
+    assert_tensors_close(actual, expected.detach().numpy(), "forward", *forward_tol)
+    expected.sum().backward()
+    actual.sum().backward()
+    for i, (t, o) in enumerate(zip(theirs_in, ours_in, strict=True)):
+        if t.grad is None:
+            continue
+        got = o.grad.to_numpy() if o.grad is not None else np.zeros(t.shape)
+        assert_tensors_close(got, t.grad.numpy(), f"backward of input {i}", *backward_tol)
