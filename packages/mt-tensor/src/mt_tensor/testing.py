@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,9 @@ from .tensor_ops import TensorBackend
 
 __all__ = [
     "OPS",
+    "TENSOR_OPS",
     "OpInfo",
+    "TensorOpInfo",
     "assert_matches_torch",
     "assert_tensors_close",
     "backend_names",
@@ -186,3 +189,105 @@ def assert_matches_torch(
             continue
         got = o.grad.to_numpy() if o.grad is not None else np.zeros(t.shape)
         assert_tensors_close(got, t.grad.numpy(), f"backward of input {i}", *backward_tol)
+
+
+@dataclass(frozen=True)
+class TensorOpInfo:
+    """One tensor-level op (reduction, movement, matmul), declared once like `OpInfo`.
+
+    ``cases`` draws the input shapes and the op's parameter (a dim, an order, a shape or
+    ``None``); ``call(param, *tensors)`` runs it and ``reference(param, *arrays)`` is its numpy
+    twin. ``function`` names the `Function` class it is built on; gradients of ops that are not
+    ``differentiable`` are 0.
+    """
+
+    name: str
+    function: str
+    call: Callable[..., Tensor]
+    reference: Callable[..., npt.NDArray[np.float64]]
+    cases: st.SearchStrategy[tuple[tuple[tuple[int, ...], ...], Any]]
+    differentiable: bool = True
+
+
+def _with_dim(shape: tuple[int, ...]) -> st.SearchStrategy[tuple[tuple[tuple[int, ...]], Any]]:
+    return st.sampled_from([None, *range(len(shape))]).map(lambda d: ((shape,), d))
+
+
+def _reduced(
+    fn: Callable[..., npt.NDArray[np.float64]],
+) -> Callable[..., npt.NDArray[np.float64]]:
+    """A numpy reduction with the library's rule: the dim kept at size 1, or everything → (1,)."""
+    return lambda d, a: (
+        np.asarray(fn(a), dtype=np.float64).reshape(1)
+        if d is None
+        else np.asarray(fn(a, axis=d, keepdims=True), dtype=np.float64)
+    )
+
+
+def _views(shape: tuple[int, ...]) -> st.SearchStrategy[tuple[tuple[tuple[int, ...]], Any]]:
+    size = int(np.prod(shape))
+    targets = st.one_of(st.just((size,)), st.permutations(shape).map(tuple))
+    return targets.map(lambda t: ((shape,), t))
+
+
+TENSOR_OPS: tuple[TensorOpInfo, ...] = (
+    TensorOpInfo(
+        "sum",
+        "Sum",
+        lambda d, a: a.sum(d),
+        _reduced(np.sum),
+        shapes().flatmap(_with_dim),
+    ),
+    TensorOpInfo(
+        "mean",
+        "Sum",
+        lambda d, a: a.mean(d),
+        _reduced(np.mean),
+        shapes().flatmap(_with_dim),
+    ),
+    TensorOpInfo(
+        "all",
+        "All",
+        lambda d, a: a.all(d),
+        _reduced(lambda a, **kw: np.all(a != 0, **kw)),
+        shapes().flatmap(_with_dim),
+        differentiable=False,
+    ),
+    TensorOpInfo(
+        "is_close",
+        "IsClose",
+        lambda _, a, b: a.is_close(b),
+        lambda _, a, b: (np.abs(a - b) < 1e-2).astype(np.float64),
+        broadcastable_shapes().map(lambda ab: (ab, None)),
+        differentiable=False,
+    ),
+    TensorOpInfo(
+        "permute",
+        "Permute",
+        lambda order, a: a.permute(*order),
+        lambda order, a: np.transpose(a, order),
+        shapes().flatmap(lambda s: st.permutations(range(len(s))).map(lambda o: ((s,), tuple(o)))),
+    ),
+    TensorOpInfo(
+        "view",
+        "View",
+        lambda shape, a: a.contiguous().view(*shape),
+        lambda shape, a: np.reshape(a, shape),
+        shapes().flatmap(_views),
+    ),
+    TensorOpInfo(
+        "contiguous",
+        "Copy",
+        lambda _, a: a.contiguous(),
+        lambda _, a: a,
+        shapes(min_dims=2).map(lambda s: ((s,), None)),
+    ),
+    TensorOpInfo(
+        "matmul",
+        "MatMul",
+        lambda _, a, b: a @ b,
+        lambda _, a, b: np.matmul(a, b),
+        matmul_shapes().map(lambda ab: (ab, None)),
+    ),
+)
+"""Every tensor-level differentiable op, in one table (the element-wise ones are `OPS`)."""
