@@ -1,13 +1,35 @@
-"""The ``minitorch`` command."""
+"""The ``minitorch`` command: ``train``, ``predict`` and ``app``.
+
+Bad arguments end in one line on stderr and exit status 2; a run that cannot start (no GPU for
+``cuda``, a missing optional dependency) ends in one line and exit status 1, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from importlib import metadata
+from pathlib import Path
+from typing import NoReturn
 
 STAGES = ("mt-operators", "mt-autodiff", "mt-tensor", "mt-fast", "mt-cuda", "mt-nn", "minitorch")
+DATASETS = ("simple", "diag", "split", "xor", "circle", "spiral", "digits")
+MODELS = ("mlp", "cnn")
+BACKENDS = ("scalar", "simple", "numpy", "fast", "cuda")
+APP_MODULES = (0, 1, 2, 3, 4)
+
+
+class CommandError(Exception):
+    """A failure reported as one line with an exit status (2: usage, 1: environment)."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def stage_versions() -> list[tuple[str, str]]:
@@ -27,24 +49,173 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line: ``minitorch train: error: ...``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite float > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """An integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="minitorch", description="MiniTorch: a teaching re-implementation of Torch."
     )
     parser.add_argument("--version", action=_Version, nargs=0, help="show each stage's version")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    train = sub.add_parser(
+        "train",
+        help="train a model and save its plots, metrics and parameters",
+        description="Train an MLP or CNN; defaults train the digits CNN on the fast backend.",
+    )
+    train.add_argument("--dataset", choices=DATASETS, default="digits")
+    train.add_argument(
+        "--model", choices=MODELS, help="default: cnn for digits, mlp for the 2-D datasets"
+    )
+    train.add_argument("--backend", choices=BACKENDS, default="fast")
+    train.add_argument("--hidden", type=positive_int, help="hidden units (MLP) or channels (CNN)")
+    train.add_argument("--epochs", type=positive_int)
+    train.add_argument("--lr", type=positive_float, help="learning rate")
+    train.add_argument("--batch", type=positive_int, help="batch size")
+    train.add_argument("--seed", type=seed_int, default=0)
+    train.add_argument(
+        "--samples",
+        type=positive_int,
+        help="points in a 2-D dataset, or at most this many digit images to train on",
+    )
+    train.add_argument(
+        "--out", type=Path, help="output folder (default: runs/<dataset>-<backend>-<time>/)"
+    )
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    predict = sub.add_parser(
+        "predict",
+        help="load a saved model.npz and classify points (or its dataset's test split)",
+        description="Without --point, evaluates the model on its dataset's test split.",
+    )
+    predict.add_argument("model", type=Path, help="a model.npz saved by minitorch train")
+    predict.add_argument(
+        "--point",
+        nargs=2,
+        type=float,
+        action="append",
+        metavar=("X1", "X2"),
+        help="a 2-D point to classify (repeatable)",
+    )
+
+    app = sub.add_parser(
+        "app",
+        help="open the course sandbox (needs the app extra: pip install 'minitorch[app]')",
+        description="Runs `streamlit run` on the packaged app showing modules 0..MODULE.",
+    )
+    app.add_argument("module", nargs="?", type=int, choices=APP_MODULES, default=4)
+    app.add_argument("--port", type=positive_int, help="server port (streamlit's default: 8501)")
+    app.add_argument("--headless", action="store_true", help="do not open a browser")
     return parser
+
+
+def writable_dir(path: Path) -> Path:
+    """Create ``path`` if needed and check a file can be written there."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as e:
+        raise CommandError(
+            f"argument --out: cannot write to {str(path)!r}: {e.strerror or e}", 2
+        ) from None
+    return path
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .runs import TrainConfig, print_summary, run
+
+    config = TrainConfig.from_args(args)
+    result = run(config, progress=not args.quiet)
+    print_summary(result)
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from .runs import predict_command
+
+    return predict_command(args.model, args.point)
+
+
+def app_file() -> Path:
+    """The packaged Streamlit script."""
+    return Path(__file__).parent / "app" / "main.py"
+
+
+def _app(args: argparse.Namespace) -> int:
+    try:
+        import streamlit  # noqa: F401
+    except ImportError:
+        raise CommandError(
+            "the app needs streamlit, from the app extra: pip install 'minitorch[app]'"
+        ) from None
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app_file())]
+    if args.port is not None:
+        cmd += ["--server.port", str(args.port)]
+    if args.headless:
+        cmd += ["--server.headless", "true"]
+    cmd += ["--", str(args.module)]
+    try:
+        return subprocess.call(cmd, env={**os.environ, "MPLBACKEND": "Agg"})
+    except KeyboardInterrupt:
+        return 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    commands = {"train": _train, "predict": _predict, "app": _app}
     if args.command is None:
         parser.print_help()
         return 0
-    return 0
+    try:
+        return commands[args.command](args)
+    except CommandError as e:
+        print(f"minitorch {args.command}: error: {e}", file=sys.stderr)
+        return e.status
+    except KeyboardInterrupt:
+        print(f"minitorch {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

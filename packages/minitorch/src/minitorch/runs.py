@@ -1,0 +1,334 @@
+"""One ``minitorch train`` run: pick defaults, train through the stages, save what it learned.
+
+The training itself is the stages' (`mt_nn.train.fit`, `mt_autodiff.train.train_scalar`); this
+module chooses settings, checks them, and writes plots, ``metrics.json`` and ``model.npz``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import checkpoint, plots
+from .cli import CommandError, writable_dir
+from .plots import FloatArray
+
+DIGITS = "digits"
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Settings a bare command uses for one kind of run."""
+
+    hidden: int
+    epochs: int
+    lr: float
+    batch: int
+    samples: int | None
+
+
+DEFAULTS: dict[tuple[str, str], Defaults] = {
+    ("digits", "cnn"): Defaults(hidden=8, epochs=6, lr=0.01, batch=32, samples=None),
+    ("digits", "mlp"): Defaults(hidden=64, epochs=15, lr=0.01, batch=32, samples=None),
+    ("points", "mlp"): Defaults(hidden=20, epochs=60, lr=0.05, batch=16, samples=200),
+    ("points", "scalar"): Defaults(hidden=4, epochs=100, lr=0.5, batch=1, samples=50),
+}
+"""Keyed by (``digits`` or ``points``, model or ``scalar``)."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything one run needs; `from_args` fills what the command line left out."""
+
+    dataset: str = DIGITS
+    model: str = "cnn"
+    backend: str = "fast"
+    hidden: int = 8
+    epochs: int = 6
+    lr: float = 0.01
+    batch: int = 32
+    seed: int = 0
+    samples: int | None = None
+    out: Path | None = None
+
+    @property
+    def is_digits(self) -> bool:
+        return self.dataset == DIGITS
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> TrainConfig:
+        """Check the combination and fill in the defaults for it (`CommandError`, status 2)."""
+        model = args.model or ("cnn" if args.dataset == DIGITS else "mlp")
+        if args.backend == "scalar" and args.dataset == DIGITS:
+            raise CommandError(
+                "--backend scalar trains the Scalar MLP on the small 2-D datasets only "
+                "(simple, diag, split, xor, circle, spiral); use --backend fast for digits",
+                2,
+            )
+        if args.backend == "scalar" and model != "mlp":
+            raise CommandError(f"--backend scalar has only the mlp model, not {model!r}", 2)
+        if model == "cnn" and args.dataset != DIGITS:
+            raise CommandError(
+                f"--model cnn needs images (--dataset digits), not {args.dataset!r}", 2
+            )
+        key = (
+            "digits" if args.dataset == DIGITS else "points",
+            "scalar" if args.backend == "scalar" else model,
+        )
+        d = DEFAULTS[key]
+        out = args.out
+        if out is None:
+            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            out = Path("runs") / f"{args.dataset}-{args.backend}-{stamp}"
+        return cls(
+            dataset=args.dataset,
+            model=model,
+            backend=args.backend,
+            hidden=args.hidden or d.hidden,
+            epochs=args.epochs or d.epochs,
+            lr=args.lr or d.lr,
+            batch=args.batch or d.batch,
+            seed=args.seed,
+            samples=args.samples or d.samples,
+            out=writable_dir(out),
+        )
+
+
+@dataclass
+class RunResult:
+    """What a run produced: its settings, history, summary and the files written."""
+
+    config: TrainConfig
+    history: dict[str, list[float | None]]
+    summary: dict[str, Any]
+    files: list[Path] = field(default_factory=list)
+
+
+def _check_backend(name: str) -> None:
+    """Fail early, as one line, when a tensor backend cannot be used here (e.g. no GPU)."""
+    from mt_tensor import get_backend
+
+    try:
+        get_backend(name)
+    except Exception as e:
+        raise CommandError(f"backend {name!r} is not available: {e}") from None
+
+
+def _progress(total: int, enabled: bool, desc: str) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="epoch", disable=not enabled)
+
+
+def run(config: TrainConfig, progress: bool = True) -> RunResult:
+    """Train as ``config`` says and write every output into ``config.out``."""
+    if config.backend == "scalar":
+        return _run_scalar(config, progress)
+    _check_backend(config.backend)
+    return _run_tensor(config, progress)
+
+
+def _summary(
+    config: TrainConfig, parameters: int, history: dict[str, list[float | None]]
+) -> dict[str, Any]:
+    seconds = [s for s in history["seconds"] if s is not None]
+    return {
+        "dataset": config.dataset,
+        "model": config.model,
+        "backend": config.backend,
+        "parameters": parameters,
+        "epochs": len(history["loss"]),
+        "train_acc": history["train_acc"][-1],
+        "test_acc": history["test_acc"][-1],
+        "seconds_per_epoch": sum(seconds) / max(len(seconds), 1),
+    }
+
+
+def _finish(
+    config: TrainConfig,
+    parameters: int,
+    history: dict[str, list[float | None]],
+    figures: dict[str, Any],
+    save_model: Callable[[Path], None],
+) -> RunResult:
+    assert config.out is not None, "TrainConfig.from_args always sets out"
+    result = RunResult(config, history, _summary(config, parameters, history))
+    out = config.out
+    title = f"{config.dataset} · {config.model} · {config.backend}"
+    result.files.append(plots.save(plots.curves(history, title), out / "loss.png"))
+    for name, fig in figures.items():
+        result.files.append(plots.save(fig, out / name))
+    metrics = {
+        "config": {**asdict(config), "out": str(out)},
+        "history": history,
+        "summary": result.summary,
+    }
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    result.files.append(out / "metrics.json")
+    save_model(out / "model.npz")
+    result.files.append(out / "model.npz")
+    return result
+
+
+def _grid_points(X: FloatArray) -> list[list[float]]:
+    return [[float(a), float(b)] for a, b in X]
+
+
+def _run_scalar(config: TrainConfig, progress: bool) -> RunResult:
+    from mt_autodiff.train import predict, train_scalar
+    from mt_operators import datasets
+
+    n = config.samples or 50
+    make = datasets[config.dataset.capitalize()]
+    train, test = make(n, seed=config.seed), make(n, seed=config.seed + 1)
+    history: dict[str, list[float | None]] = {
+        "loss": [],
+        "train_acc": [],
+        "test_acc": [],
+        "seconds": [],
+    }
+    bar = _progress(config.epochs, progress, f"{config.dataset} scalar")
+    last = [time.perf_counter()]
+
+    def log(epoch: int, total: float, correct: int, losses: list[float]) -> None:
+        now = time.perf_counter()
+        history["seconds"].append(now - last[0])
+        history["loss"].append(total / train.N)
+        history["train_acc"].append(correct / train.N)
+        history["test_acc"].append(None)
+        last[0] = now
+        bar.set_postfix(loss=f"{total / train.N:.4f}", acc=f"{correct / train.N:.3f}")
+        bar.update(1)
+
+    with bar:
+        model, _ = train_scalar(
+            train,
+            hidden=config.hidden,
+            lr=config.lr,
+            epochs=config.epochs,
+            seed=config.seed,
+            log_fn=log,
+        )
+    test_pred = np.asarray(predict(model, test.X)) > 0.5
+    history["test_acc"][-1] = float(np.mean(test_pred == np.asarray(test.y, dtype=bool)))
+    X = np.asarray(train.X, dtype=np.float64)
+    y = np.asarray(train.y, dtype=np.int64)
+
+    def proba(points: FloatArray) -> FloatArray:
+        return np.asarray(predict(model, _grid_points(points)), dtype=np.float64)
+
+    figures = {"boundary.png": plots.decision_boundary(proba, X, y, f"{config.dataset} (scalar)")}
+    params = len(list(model.parameters()))
+    return _finish(
+        config,
+        params,
+        history,
+        figures,
+        lambda path: checkpoint.save(path, model, asdict_config(config)),
+    )
+
+
+def asdict_config(config: TrainConfig) -> dict[str, Any]:
+    """The config as JSON-friendly values (the run folder as a string)."""
+    return {**asdict(config), "out": None if config.out is None else str(config.out)}
+
+
+def _run_tensor(config: TrainConfig, progress: bool) -> RunResult:
+    nn_train = checkpoint.nn_module("train")
+    train, test = checkpoint.load_data(config_dict := asdict_config(config))
+    model = checkpoint.build_model(config_dict)
+    hist = nn_train.fit(
+        model,
+        train,
+        test,
+        epochs=config.epochs,
+        lr=config.lr,
+        batch_size=config.batch,
+        seed=config.seed,
+        progress=progress,
+    )
+    history: dict[str, list[float | None]] = {
+        "loss": list(hist.loss),
+        "train_acc": list(hist.train_acc),
+        "test_acc": list(hist.test_acc),
+        "seconds": list(hist.seconds),
+    }
+    figures = _tensor_figures(config, model, train, test)
+    params = sum(int(p.value.size) for p in model.parameters())
+    return _finish(
+        config,
+        params,
+        history,
+        figures,
+        lambda path: checkpoint.save(path, model, config_dict),
+    )
+
+
+def _tensor_figures(config: TrainConfig, model: Any, train: Any, test: Any) -> dict[str, Any]:
+    """boundary.png for 2-D data; confusion.png and misclassified.png for digits."""
+    if not config.is_digits:
+        X = train.X.to_numpy()
+        y = train.y.to_numpy().astype(np.int64).ravel()
+        proba = checkpoint.point_proba(model, config.backend)
+        return {"boundary.png": plots.decision_boundary(proba, X, y, config.dataset)}
+    images = test.X.to_numpy()
+    y_true = test.y.to_numpy().astype(np.int64).ravel()
+    y_pred = checkpoint.predict_classes(model, test.X)
+    counts = plots.confusion_counts(y_true, y_pred, 10)
+    acc = float(np.mean(y_true == y_pred))
+    return {
+        "confusion.png": plots.confusion(counts, f"digits test set: accuracy {acc:.3f}"),
+        "misclassified.png": plots.misclassified(images.reshape(-1, 8, 8), y_true, y_pred),
+    }
+
+
+def summary_table(result: RunResult) -> str:
+    """The run's summary as an aligned two-column table."""
+    s = result.summary
+
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{v:.3f}"
+
+    rows = [
+        ("dataset", s["dataset"]),
+        ("model", s["model"]),
+        ("backend", s["backend"]),
+        ("parameters", f"{s['parameters']:,}"),
+        ("epochs", str(s["epochs"])),
+        ("train accuracy", pct(s["train_acc"])),
+        ("test accuracy", pct(s["test_acc"])),
+        ("seconds / epoch", f"{s['seconds_per_epoch']:.2f}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
+
+
+def print_summary(result: RunResult) -> None:
+    """Print the summary table and where the outputs went."""
+    print(summary_table(result))
+    assert result.config.out is not None, "a finished run has an output folder"
+    print(f"saved {', '.join(p.name for p in result.files)} to {result.config.out}/")
+
+
+def predict_command(path: Path, points: Sequence[Sequence[float]] | None) -> int:
+    """``minitorch predict``: classify ``points``, or report accuracy on the test split."""
+    loaded = checkpoint.load(path)
+    if points:
+        if loaded.config["dataset"] == DIGITS:
+            raise CommandError("--point needs a model trained on a 2-D dataset, not digits", 2)
+        probs = loaded.proba(np.asarray(points, dtype=np.float64))
+        for (x1, x2), p in zip(points, probs, strict=True):
+            print(f"({x1:g}, {x2:g}) -> class {int(p > 0.5)}  P(class 1) = {p:.3f}")
+        return 0
+    acc = loaded.test_accuracy()
+    cfg = loaded.config
+    print(f"{cfg['dataset']} {cfg['model']} ({cfg['backend']}): test accuracy {acc:.3f}")
+    return 0

@@ -1,0 +1,117 @@
+"""``minitorch train`` and ``minitorch predict`` as a user runs them: processes, files, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from minitorch.cli import main
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SUMMARY_ROWS = (
+    "dataset",
+    "backend",
+    "parameters",
+    "epochs",
+    "train accuracy",
+    "test accuracy",
+    "seconds / epoch",
+)
+
+
+def minitorch(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed command in a fresh interpreter."""
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    return subprocess.run(
+        [sys.executable, "-m", "minitorch", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def assert_run_folder(out: Path, pictures: tuple[str, ...], epochs: int) -> dict[str, object]:
+    """Every picture is a PNG and metrics.json holds the history and the summary."""
+    for name in pictures:
+        assert (out / name).read_bytes()[:8] == PNG_MAGIC, name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) >= {"config", "history", "summary"}
+    assert set(metrics["history"]) >= {"loss", "train_acc", "test_acc", "seconds"}
+    assert len(metrics["history"]["loss"]) == epochs
+    assert metrics["summary"]["epochs"] == epochs
+    assert (out / "model.npz").stat().st_size > 0
+    return metrics  # type: ignore[no-any-return]  # json.loads is untyped
+
+
+def test_scalar_train_writes_plots_metrics_and_model(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    done = minitorch(
+        "train", "--dataset", "simple", "--backend", "scalar", "--epochs", "3",
+        "--samples", "12", "--hidden", "2", "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    for row in SUMMARY_ROWS:
+        assert row in done.stdout
+    assert str(out) in done.stdout
+    metrics = assert_run_folder(out, ("loss.png", "boundary.png"), epochs=3)
+    assert metrics["summary"]["backend"] == "scalar"  # type: ignore[index]  # json value
+
+    predicted = minitorch("predict", str(out / "model.npz"), "--point", "0.1", "0.5")
+    assert predicted.returncode == 0, predicted.stderr
+    assert "P(class 1)" in predicted.stdout
+    evaluated = minitorch("predict", str(out / "model.npz"))
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "test accuracy" in evaluated.stdout
+
+
+def status_of(argv: list[str]) -> int | str | None:
+    """The exit status of ``main``, whether argparse exits or the command returns."""
+    try:
+        return main(argv)
+    except SystemExit as stop:
+        return stop.code
+
+
+BAD_ARGUMENTS = [
+    (["--dataset", "mnist"], "invalid choice: 'mnist'"),
+    (["--epochs", "0"], "--epochs: must be at least 1, got 0"),
+    (["--lr", "-0.1"], "--lr: must be a positive number, got -0.1"),
+    (["--lr", "nan"], "--lr: must be a positive number"),
+    (["--batch", "two"], "--batch: expected an integer, got 'two'"),
+    (["--dataset", "digits", "--backend", "scalar"], "small 2-D datasets only"),
+    (["--dataset", "xor", "--model", "cnn"], "--model cnn needs images"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_ARGUMENTS)
+def test_bad_arguments_are_one_line_with_status_2(
+    args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert status_of(["train", *args, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+
+
+def test_unwritable_out_is_status_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["train", "--out", str(blocker / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write to" in err and str(blocker / "run") in err
+    assert err.count("\n") == 1
+
+
+def test_predict_rejects_a_file_that_is_not_a_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bogus = tmp_path / "model.npz"
+    bogus.write_bytes(b"not numpy")
+    assert main(["predict", str(bogus)]) == 2
+    assert str(bogus) in capsys.readouterr().err
