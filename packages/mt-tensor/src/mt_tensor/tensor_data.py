@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Sequence
-from typing import TypeAlias
+from typing import Any, TypeAlias, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -95,6 +95,12 @@ def _check_shape(shape: UserShape) -> tuple[int, ...]:
     return tuple(int(d) for d in dims)
 
 
+def on_device(storage: object) -> bool:
+    """True for a device array (numba's ``DeviceNDArray``): a device backend keeps its tensors'
+    storage there, and the host reads it through `to_numpy`, `get` and `set`."""
+    return hasattr(storage, "copy_to_host")
+
+
 class TensorData:
     """A flat float64 storage seen through a shape and strides."""
 
@@ -112,7 +118,9 @@ class TensorData:
         shape: UserShape,
         strides: UserStrides | None = None,
     ) -> None:
-        self._storage = np.asarray(storage, dtype=np.float64)
+        self._storage = (
+            cast(Storage, storage) if on_device(storage) else np.asarray(storage, np.float64)
+        )
         if self._storage.ndim != 1:
             raise IndexingError(f"storage must be flat, got shape {self._storage.shape}")
         self.shape = _check_shape(shape)
@@ -201,10 +209,13 @@ class TensorData:
         )
 
     def to_numpy(self) -> npt.NDArray[np.float64]:
-        """A numpy view with this shape and strides (no copy)."""
-        item = self._storage.itemsize
+        """A numpy view with this shape and strides (no copy, except from a device)."""
+        host = self._storage
+        if on_device(host):
+            host = cast(Any, host).copy_to_host()
+        item = host.itemsize
         return np.lib.stride_tricks.as_strided(
-            self._storage, self.shape, tuple(s * item for s in self.strides)
+            host, self.shape, tuple(s * item for s in self.strides)
         )
 
     def to_string(self, prefix: str = "") -> str:
