@@ -7,6 +7,7 @@ package never imports numba.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable
@@ -26,11 +27,13 @@ _builtin: dict[str, Callable[[], TensorBackend]] = {
     "numpy": lambda: NumpyBackend,
 }
 _loaded: dict[str, TensorBackend] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # a backend's factory may itself ask for a backend
 _default: str | None = None
 
 
+@functools.cache
 def _entry_points() -> dict[str, metadata.EntryPoint]:
+    """Registered backends, scanned once per process (the scan costs milliseconds)."""
     return {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
 
 
@@ -42,6 +45,8 @@ def installed_backends() -> list[str]:
 
 def get_backend(name: str) -> TensorBackend:
     """The backend called ``name``; `ValueError` listing the installed ones if unknown."""
+    if not isinstance(name, str):
+        raise TypeError(f"backend name must be a str, got {type(name).__name__}: {name!r}")
     with _lock:
         if name in _loaded:
             return _loaded[name]

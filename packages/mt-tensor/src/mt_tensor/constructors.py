@@ -16,6 +16,8 @@ from .tensor_ops import TensorBackend
 
 def _flatten(ls: Any) -> tuple[list[float], tuple[int, ...]]:
     """Values and shape of a nested list, or `ValueError` naming the ragged or bad entry."""
+    if isinstance(ls, Tensor):
+        return ls.to_numpy().ravel().tolist(), ls.shape
     if isinstance(ls, np.ndarray):
         if not np.issubdtype(ls.dtype, np.number) and ls.dtype != np.bool_:
             raise ValueError(f"non-numeric array of dtype {ls.dtype}")
@@ -23,14 +25,15 @@ def _flatten(ls: Any) -> tuple[list[float], tuple[int, ...]]:
     if _is_number(ls):
         return [float(ls)], (1,)
     values: list[float] = []
-    shape: tuple[int, ...] | None = None
     stack: list[tuple[Any, str, int]] = [(ls, "ls", 0)]
     depth_shape: dict[int, tuple[int, str]] = {}
     leaf_depth: int | None = None
     while stack:
         item, path, depth = stack.pop()
+        if isinstance(item, np.ndarray):
+            item = item.tolist()
         if _is_number(item):
-            if leaf_depth is not None and depth != leaf_depth:
+            if (leaf_depth is not None and depth != leaf_depth) or depth in depth_shape:
                 raise ValueError(f"ragged nested list: {path} is a number where lists were found")
             leaf_depth = depth
             values.append(float(item))
@@ -78,28 +81,36 @@ def _make(
     return t.requires_grad_(True) if requires_grad else t
 
 
+def _shape(shape: UserShape | int) -> tuple[int, ...]:
+    """``shape`` as a tuple; a single int means a 1-d shape."""
+    return (shape,) if isinstance(shape, int) else tuple(shape)
+
+
 def _size(shape: UserShape) -> int:
-    return int(np.prod(tuple(shape))) if len(shape) else 1
+    return int(np.prod(shape)) if len(shape) else 1
 
 
 def zeros(
-    shape: UserShape, backend: TensorBackend | str | None = None, requires_grad: bool = False
+    shape: UserShape | int, backend: TensorBackend | str | None = None, requires_grad: bool = False
 ) -> Tensor:
     """A tensor of zeros."""
+    shape = _shape(shape)
     return _make(np.zeros(_size(shape)), shape, backend, requires_grad)
 
 
 def ones(
-    shape: UserShape, backend: TensorBackend | str | None = None, requires_grad: bool = False
+    shape: UserShape | int, backend: TensorBackend | str | None = None, requires_grad: bool = False
 ) -> Tensor:
     """A tensor of ones."""
+    shape = _shape(shape)
     return _make(np.ones(_size(shape)), shape, backend, requires_grad)
 
 
 def rand(
-    shape: UserShape, backend: TensorBackend | str | None = None, requires_grad: bool = False
+    shape: UserShape | int, backend: TensorBackend | str | None = None, requires_grad: bool = False
 ) -> Tensor:
     """Uniform values in [0, 1) from Python's `random` (seed it with ``random.seed``)."""
+    shape = _shape(shape)
     values = [random.random() for _ in range(_size(shape))]
     return _make(values, shape, backend, requires_grad)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +45,8 @@ class Tensor:
     [[2.0, 4.0], [6.0, 8.0]]
     """
 
-    __array_priority__ = 1000  # numpy defers `ndarray * Tensor` to Tensor.__rmul__
+    __array_priority__ = 1000
+    __array_ufunc__ = None  # numpy defers ``ndarray * Tensor`` to Tensor, which refuses it
 
     _tensor: TensorData
     history: History | None
@@ -133,8 +134,14 @@ class Tensor:
     # Autograd.
 
     def requires_grad_(self, x: bool = True) -> Tensor:
-        """Make this tensor a leaf that receives gradients (or stop it receiving them)."""
-        self.history = History() if x else None
+        """Make this tensor a leaf that receives gradients (or stop it receiving them).
+
+        A tensor that already requires grad keeps its history, so its graph stays intact.
+        """
+        if not x:
+            self.history = None
+        elif self.history is None:
+            self.history = History()
         return self
 
     def requires_grad(self) -> bool:
@@ -206,6 +213,18 @@ class Tensor:
                     f"{self.shape}; pass grad_output of that shape"
                 )
             grad_output = Tensor.make([1.0], (1,) * self.dims, backend=self.backend)
+        elif not isinstance(grad_output, Tensor):
+            raise TypeError(f"grad_output must be a Tensor, got {type(grad_output).__name__}")
+        elif grad_output.shape != self.shape:
+            raise ValueError(
+                f"grad_output of shape {grad_output.shape} does not match the output's shape "
+                f"{self.shape}"
+            )
+        elif grad_output.backend is not self.backend:
+            raise ValueError(
+                f"grad_output is on backend {grad_output.backend.name!r} but the output is on "
+                f"{self.backend.name!r}; move it with .to({self.backend.name!r})"
+            )
         backpropagate(self, grad_output)
 
     def zero_grad_(self) -> None:
@@ -267,6 +286,16 @@ class Tensor:
     def __matmul__(self, b: Any) -> Tensor:
         """Matrix product like ``numpy.matmul``: a 1-d operand is a row (left) or column (right)."""
         other = self._ensure_tensor(b, "@")
+        if self.dims == 0 or other.dims == 0:
+            raise ValueError(
+                f"cannot multiply {self.shape} by {other.shape}: both need 1 dim or more"
+            )
+        inner_b = other.shape[0] if other.dims == 1 else other.shape[-2]
+        if self.shape[-1] != inner_b:
+            raise ValueError(
+                f"cannot multiply {self.shape} by {other.shape}: inner dimensions "
+                f"{self.shape[-1]} and {inner_b} differ"
+            )
         if self.dims > 1 and other.dims > 1:
             return tf.MatMul.apply(self, other)
         a2 = self.contiguous().view(1, self.size) if self.dims == 1 else self
@@ -357,11 +386,17 @@ class Tensor:
         return tf.Permute.apply(self, tuple(dims))
 
     def view(self, *shape: int) -> Tensor:
-        """The same contiguous data with another shape of the same size."""
-        new_shape = _unpack(shape)
-        if int(np.prod(new_shape)) != self.size:
+        """The same contiguous data with another shape of the same size (one size may be -1)."""
+        asked = _unpack(shape)
+        new_shape = _infer_size(asked, self.size)
+        if new_shape is None or int(np.prod(new_shape)) != self.size:
             raise ValueError(
-                f"cannot view a tensor of shape {self.shape} (size {self.size}) as {new_shape}"
+                f"cannot view a tensor of shape {self.shape} (size {self.size}) as {asked}"
+            )
+        if not self._tensor.is_contiguous():
+            raise ValueError(
+                f"view{asked} needs contiguous data, but the tensor of shape {self.shape} has "
+                f"strides {self._tensor.strides}; call .contiguous() first"
             )
         return tf.View.apply(self, new_shape)
 
@@ -387,6 +422,19 @@ class Tensor:
         )
         return f"tensor({body}{grad}{backend})"
 
+    def __iter__(self) -> Iterator[float]:
+        """The elements of a 1-d tensor (other tensors: use `to_numpy`)."""
+        if self.dims != 1:
+            raise TypeError(
+                f"only 1-d tensors can be iterated, got shape {self.shape}; use .to_numpy()"
+            )
+        return iter(self.to_numpy().tolist())
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> npt.NDArray[Any]:
+        """``numpy.asarray(t)``: the values as a new array."""
+        values = self.to_numpy()
+        return values if dtype is None else values.astype(dtype)
+
     def __len__(self) -> int:
         if self.dims == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -399,7 +447,22 @@ class Tensor:
 
 
 def _unpack(args: tuple[Any, ...]) -> tuple[int, ...]:
-    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike; anything but integers is a `TypeError`."""
     if len(args) == 1 and isinstance(args[0], tuple | list):
-        return tuple(int(a) for a in args[0])
+        args = tuple(args[0])
+    for a in args:
+        if not isinstance(a, int | np.integer) or isinstance(a, bool):
+            raise TypeError(f"expected integers, got {args!r}")
     return tuple(int(a) for a in args)
+
+
+def _infer_size(shape: tuple[int, ...], size: int) -> tuple[int, ...] | None:
+    """``shape`` with its one ``-1`` replaced so the sizes match; ``None`` when impossible."""
+    if any(n < -1 for n in shape) or shape.count(-1) > 1:
+        return None
+    if -1 not in shape:
+        return shape
+    known = int(np.prod([n for n in shape if n != -1]))
+    if known == 0 or size % known:
+        return None
+    return tuple(size // known if n == -1 else n for n in shape)

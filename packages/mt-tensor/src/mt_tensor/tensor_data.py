@@ -85,12 +85,16 @@ def strides_from_shape(shape: UserShape) -> tuple[int, ...]:
     return tuple(reversed(strides))
 
 
+def _is_int(x: object) -> bool:
+    return isinstance(x, int | np.integer) and not isinstance(x, bool | np.bool_)
+
+
 def _check_shape(shape: UserShape) -> tuple[int, ...]:
     dims = tuple(shape)
     if len(dims) > MAX_DIMS:
         raise IndexingError(f"shape {dims} has more than {MAX_DIMS} dimensions")
     for d in dims:
-        if isinstance(d, bool) or not isinstance(d, int | np.integer) or d < 0:
+        if not _is_int(d) or d < 0:
             raise IndexingError(f"shape {dims} must hold non-negative integers")
     return tuple(int(d) for d in dims)
 
@@ -126,6 +130,8 @@ class TensorData:
         self.shape = _check_shape(shape)
         if strides is None:
             strides = strides_from_shape(self.shape)
+        if not all(_is_int(s) for s in strides):
+            raise IndexingError(f"strides {tuple(strides)} must hold integers")
         self.strides = tuple(int(s) for s in strides)
         if len(self.strides) != len(self.shape):
             raise IndexingError(
@@ -162,9 +168,15 @@ class TensorData:
 
     def index(self, index: int | UserIndex | Index) -> int:
         """The storage position of a full index, checked against the shape."""
-        idx: tuple[int, ...] = (
-            (int(index),) if isinstance(index, int | np.integer) else tuple(int(i) for i in index)
-        )
+        if isinstance(index, int | np.integer):
+            raw: tuple[Any, ...] = (index,)
+        elif isinstance(index, Sequence | np.ndarray):
+            raw = tuple(index)
+        else:
+            raise IndexingError(f"index {index!r} must hold integers for shape {self.shape}")
+        if not all(_is_int(i) for i in raw):
+            raise IndexingError(f"index {raw!r} must hold integers for shape {self.shape}")
+        idx = tuple(int(i) for i in raw)
         if len(idx) != self.dims:
             raise IndexingError(f"index {idx} has {len(idx)} entries for shape {self.shape}")
         for i, n in zip(idx, self.shape, strict=True):

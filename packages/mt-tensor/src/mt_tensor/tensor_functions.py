@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from mt_autodiff import Context, is_grad_enabled
 
 from .tensor_data import IndexingError
@@ -43,6 +45,8 @@ class Function:
         from .tensor import History, Tensor
 
         tensors = [v for v in vals if isinstance(v, Tensor)]
+        if not tensors:
+            raise TypeError(f"{cls.__name__}.apply needs at least one Tensor, got {vals!r}")
         backend = tensors[0].backend
         for t in tensors[1:]:
             if t.backend is not backend:
@@ -231,11 +235,7 @@ class Permute(Function):
 class View(Function):
     @staticmethod
     def forward(ctx: Context, a: Tensor, shape: tuple[int, ...]) -> Tensor:
-        if not a._tensor.is_contiguous():
-            raise ValueError(
-                f"view of shape {shape} needs contiguous data, but the tensor of shape "
-                f"{a.shape} has strides {a._tensor.strides}; call .contiguous() first"
-            )
+        """Shares the storage; `Tensor.view` has checked size and contiguity."""
         ctx.save_for_backward(a.shape)
         return a.make(a._tensor._storage, shape, backend=a.backend)
 
@@ -281,6 +281,6 @@ def _transpose(a: Tensor) -> Tensor:
 
 def check_dim(dim: int, dims: int, shape: tuple[int, ...]) -> int:
     """``dim`` made non-negative, or `IndexingError` naming it and the shape."""
-    if isinstance(dim, bool) or not isinstance(dim, int) or not -dims <= dim < dims:
+    if isinstance(dim, bool) or not isinstance(dim, int | np.integer) or not -dims <= dim < dims:
         raise IndexingError(f"dim {dim!r} out of range for a {dims}-d tensor of shape {shape}")
-    return dim % dims
+    return int(dim) % dims

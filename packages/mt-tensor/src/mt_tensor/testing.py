@@ -47,6 +47,8 @@ def backend_names(include_cuda: bool | None = None) -> list[str]:
     ``include_cuda`` says otherwise.
     """
     names = installed_backends()
+    if "cuda" not in names:
+        return names
     if include_cuda is None:
         include_cuda = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" or _has_gpu()
     return [n for n in names if n != "cuda" or include_cuda]
