@@ -115,3 +115,46 @@ def test_predict_rejects_a_file_that_is_not_a_model(
     bogus.write_bytes(b"not numpy")
     assert main(["predict", str(bogus)]) == 2
     assert str(bogus) in capsys.readouterr().err
+
+
+def test_tensor_train_on_points_draws_the_boundary(tmp_path: Path) -> None:
+    out = tmp_path / "points"
+    done = minitorch(
+        "train", "--dataset", "circle", "--backend", "numpy", "--epochs", "2",
+        "--samples", "40", "--hidden", "4", "--out", str(out), "--quiet",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    metrics = assert_run_folder(out, ("loss.png", "boundary.png"), epochs=2)
+    summary: dict[str, object] = metrics["summary"]  # type: ignore[assignment]  # json value
+    assert summary["backend"] == "numpy" and summary["model"] == "mlp"
+    assert f"{summary['test_acc']:.3f}" in done.stdout
+
+
+def test_digits_cnn_run_saves_confusion_and_misclassified(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn", reason="digits need scikit-learn (mt-nn[datasets])")
+    out = tmp_path / "digits"
+    done = minitorch(
+        "train", "--backend", "numpy", "--epochs", "1", "--samples", "64", "--hidden", "2",
+        "--out", str(out), "--quiet",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "digits" in done.stdout and "cnn" in done.stdout
+    assert_run_folder(out, ("loss.png", "confusion.png", "misclassified.png"), epochs=1)
+    evaluated = minitorch("predict", str(out / "model.npz"))
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "test accuracy" in evaluated.stdout
+
+
+def test_cuda_without_a_gpu_fails_in_one_line(tmp_path: Path) -> None:
+    numba_cuda = pytest.importorskip("numba.cuda")
+    if numba_cuda.is_available():
+        pytest.skip("a GPU is present: the cuda backend would train")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    done = subprocess.run(
+        [sys.executable, "-m", "minitorch", "train", "--dataset", "xor", "--backend", "cuda",
+         "--epochs", "1", "--out", str(tmp_path)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode not in (0, 2)
+    assert "Traceback" not in done.stderr
+    assert "cuda" in done.stderr and done.stderr.count("\n") == 1

@@ -45,7 +45,8 @@ def build_model(config: dict[str, Any]) -> Any:
         return ScalarNetwork(config["hidden"], seed=config["seed"])
     models = nn_module("models")
     if config["model"] == "cnn":
-        return models.LeNet(channels=config["hidden"], backend=config["backend"])
+        hidden = config["hidden"]
+        return models.LeNet(channels=(hidden, 2 * hidden), backend=config["backend"])
     in_features = 64 if config["dataset"] == "digits" else 2
     out_features = DIGIT_CLASSES if config["dataset"] == "digits" else 2
     return models.MLP(in_features, config["hidden"], out_features, backend=config["backend"])
@@ -55,15 +56,22 @@ def load_data(config: dict[str, Any]) -> tuple[Any, Any]:
     """The train and test `Dataset` for these settings, on their backend."""
     data = nn_module("data")
     if config["dataset"] == "digits":
-        flat = config["model"] == "mlp"
-        train, test = data.digits_dataset(
-            backend=config["backend"], limit=config["samples"], flatten=flat
-        )
+        train, test = data.digits_dataset(backend=config["backend"])
+        if config["samples"] is not None and config["samples"] < len(train):
+            train = _first(train, config["samples"], config["backend"])
     else:
         train, test = data.points_dataset(
             config["dataset"], config["samples"], config["seed"], config["backend"]
         )
     return train, test
+
+
+def _first(dataset: Any, n: int, backend: str) -> Any:
+    """The first ``n`` examples of ``dataset`` (a smaller run for quick looks and tests)."""
+    from mt_tensor import tensor
+
+    X, y = dataset.X.to_numpy()[:n], dataset.y.to_numpy()[:n]
+    return nn_module("data").Dataset(tensor(X, backend=backend), tensor(y, backend=backend))
 
 
 def _probabilities(model: Any, X: Any) -> FloatArray:

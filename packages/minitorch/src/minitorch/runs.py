@@ -261,7 +261,7 @@ def _run_tensor(config: TrainConfig, progress: bool) -> RunResult:
         "test_acc": list(hist.test_acc),
         "seconds": list(hist.seconds),
     }
-    figures = _tensor_figures(config, model, train, test)
+    figures = tensor_figures(config, model, train, test)
     params = sum(int(p.value.size) for p in model.parameters())
     return _finish(
         config,
@@ -272,7 +272,7 @@ def _run_tensor(config: TrainConfig, progress: bool) -> RunResult:
     )
 
 
-def _tensor_figures(config: TrainConfig, model: Any, train: Any, test: Any) -> dict[str, Any]:
+def tensor_figures(config: TrainConfig, model: Any, train: Any, test: Any) -> dict[str, Any]:
     """boundary.png for 2-D data; confusion.png and misclassified.png for digits."""
     if not config.is_digits:
         X = train.X.to_numpy()

@@ -1,0 +1,1 @@
+"""The course sandbox, a Streamlit app (needs the ``app`` extra); `main.py` is the script to run."""
