@@ -1,5 +1,96 @@
 """Stage 4: neural-network functions, layers, losses, optimizers and training."""
 
+from . import data, models, nn, optim, train
 from .__about__ import __version__
+from .conv import Conv2dFun, conv1d, conv2d, unfold_conv2d
+from .data import DataLoader, Dataset, digits_dataset, load_digits, points_dataset
+from .layers import (
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Linear,
+    LogSoftmax,
+    MaxPool2d,
+    ReLU,
+    Sequential,
+    Sigmoid,
+)
+from .losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    mse_loss,
+    nll_loss,
+    one_hot,
+)
+from .models import MLP, LeNet
+from .nn import (
+    Max,
+    argmax,
+    avgpool2d,
+    dropout,
+    logsoftmax,
+    manual_seed,
+    max,
+    maxpool2d,
+    softmax,
+    tile,
+)
+from .optim import SGD, Adam, Optimizer
+from .train import History, accuracy, fit, predict_proba
 
-__all__ = ["__version__"]
+__all__ = [
+    "MLP",
+    "SGD",
+    "Adam",
+    "AvgPool2d",
+    "Conv1d",
+    "Conv2d",
+    "Conv2dFun",
+    "DataLoader",
+    "Dataset",
+    "Dropout",
+    "Flatten",
+    "History",
+    "LeNet",
+    "Linear",
+    "LogSoftmax",
+    "Max",
+    "MaxPool2d",
+    "Optimizer",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "__version__",
+    "accuracy",
+    "argmax",
+    "avgpool2d",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "conv1d",
+    "conv2d",
+    "cross_entropy",
+    "data",
+    "digits_dataset",
+    "dropout",
+    "fit",
+    "load_digits",
+    "logsoftmax",
+    "manual_seed",
+    "max",
+    "maxpool2d",
+    "models",
+    "mse_loss",
+    "nll_loss",
+    "nn",
+    "one_hot",
+    "optim",
+    "points_dataset",
+    "predict_proba",
+    "softmax",
+    "tile",
+    "train",
+    "unfold_conv2d",
+]

@@ -1,0 +1,217 @@
+"""Layers on stage 0's `Module`, with PyTorch's names, parameter layout and initialisation.
+
+Weights and biases start uniform in $\\pm 1/\\sqrt{\\text{fan\\_in}}$ (PyTorch's default
+kaiming-uniform bound), drawn from the shared generator (`mt_nn.nn.manual_seed`). Each layer
+takes a ``backend`` keyword (a name or a `TensorBackend`; default: the default backend).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from mt_operators import Module, Parameter
+from mt_tensor import Tensor, TensorBackend, default_backend, get_backend
+
+from . import nn
+from .conv import conv1d, conv2d
+
+BackendLike = TensorBackend | str | None
+
+
+def _backend(backend: BackendLike) -> TensorBackend:
+    if backend is None:
+        return default_backend()
+    return get_backend(backend) if isinstance(backend, str) else backend
+
+
+def _uniform(shape: tuple[int, ...], fan_in: int, backend: BackendLike) -> Parameter:
+    bound = 1.0 / math.sqrt(fan_in)
+    values = nn.generator().uniform(-bound, bound, size=shape)
+    return Parameter(Tensor.make(values.ravel(), shape, backend=_backend(backend)))
+
+
+def _positive(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
+class Linear(Module):
+    """$y = x W^T + b$ with ``weight`` of shape ``(out_features, in_features)``."""
+
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, *, backend: BackendLike = None
+    ) -> None:
+        super().__init__()
+        self.in_features = _positive("in_features", in_features)
+        self.out_features = _positive("out_features", out_features)
+        self.weight = _uniform((out_features, in_features), in_features, backend)
+        if bias:
+            self.bias = _uniform((out_features,), in_features, backend)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.shape[-1] != self.in_features:
+            raise ValueError(f"Linear expects (..., {self.in_features}) input, got {x.shape}")
+        out: Tensor = x @ self.weight.value.permute(1, 0)
+        return out + self.bias.value if "bias" in self._parameters else out
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}"
+
+
+class Conv1d(Module):
+    """`conv1d` with a learned ``(out_channels, in_channels, kernel_size)`` weight and bias."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int | None = None,
+        padding: int | None = None,
+        bias: bool = True,
+        *,
+        backend: BackendLike = None,
+    ) -> None:
+        super().__init__()
+        self.stride, self.padding = stride, padding
+        fan_in = _positive("in_channels", in_channels) * _positive("kernel_size", kernel_size)
+        shape = (_positive("out_channels", out_channels), in_channels, kernel_size)
+        self.weight = _uniform(shape, fan_in, backend)
+        if bias:
+            self.bias = _uniform((out_channels,), fan_in, backend)
+
+    def forward(self, x: Tensor) -> Tensor:
+        bias = self.bias.value if "bias" in self._parameters else None
+        return conv1d(x, self.weight.value, bias, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        o, c, k = self.weight.value.shape
+        return f"{c}, {o}, kernel_size={k}"
+
+
+class Conv2d(Module):
+    """`conv2d` with a learned ``(out_channels, in_channels, kh, kw)`` weight and bias."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] | None = None,
+        bias: bool = True,
+        *,
+        backend: BackendLike = None,
+    ) -> None:
+        super().__init__()
+        self.stride, self.padding = stride, padding
+        kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+        fan_in = _positive("in_channels", in_channels) * _positive("kernel_size", kh)
+        fan_in *= _positive("kernel_size", kw)
+        shape = (_positive("out_channels", out_channels), in_channels, kh, kw)
+        self.weight = _uniform(shape, fan_in, backend)
+        if bias:
+            self.bias = _uniform((out_channels,), fan_in, backend)
+
+    def forward(self, x: Tensor) -> Tensor:
+        bias = self.bias.value if "bias" in self._parameters else None
+        return conv2d(x, self.weight.value, bias, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        o, c, kh, kw = self.weight.value.shape
+        return f"{c}, {o}, kernel_size=({kh}, {kw})"
+
+
+class ReLU(Module):
+    """Element-wise $\\max(x, 0)$."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.relu()
+
+
+class Sigmoid(Module):
+    """Element-wise logistic function."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.sigmoid()
+
+
+class Dropout(Module):
+    """`dropout` while training; the identity after ``eval()``."""
+
+    def __init__(self, rate: float = 0.5) -> None:
+        super().__init__()
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"dropout rate must be in [0, 1], got {rate}")
+        self.rate = rate
+
+    def forward(self, x: Tensor) -> Tensor:
+        return nn.dropout(x, self.rate, ignore=not self.training)
+
+    def extra_repr(self) -> str:
+        return f"rate={self.rate}"
+
+
+class MaxPool2d(Module):
+    """`maxpool2d` over non-overlapping tiles."""
+
+    def __init__(self, kernel_size: int | tuple[int, int]) -> None:
+        super().__init__()
+        k = kernel_size
+        self.kernel = (k, k) if isinstance(k, int) else (k[0], k[1])
+
+    def forward(self, x: Tensor) -> Tensor:
+        return nn.maxpool2d(x, self.kernel)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel}"
+
+
+class AvgPool2d(MaxPool2d):
+    """`avgpool2d` over non-overlapping tiles."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return nn.avgpool2d(x, self.kernel)
+
+
+class Flatten(Module):
+    """``(N, ...)`` to ``(N, features)``."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.contiguous().view(x.shape[0], x.size // x.shape[0] if x.shape[0] else 0)
+
+
+class LogSoftmax(Module):
+    """`logsoftmax` along ``dim``."""
+
+    def __init__(self, dim: int = 1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return nn.logsoftmax(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Sequential(Module):
+    """Layers applied in order; they are its children ``"0"``, ``"1"``, ..."""
+
+    def __init__(self, *layers: Module) -> None:
+        super().__init__()
+        for i, layer in enumerate(layers):
+            setattr(self, str(i), layer)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __getitem__(self, i: int) -> Module:
+        return list(self._modules.values())[i]
+
+    def forward(self, x: Any) -> Any:
+        for layer in self._modules.values():
+            x = layer(x)
+        return x
