@@ -148,7 +148,9 @@ def _summary(
         "epochs": len(history["loss"]),
         "train_acc": history["train_acc"][-1],
         "test_acc": history["test_acc"][-1],
-        "seconds_per_epoch": sum(seconds) / max(len(seconds), 1),
+        "seconds_per_epoch": float(np.median(seconds)) if seconds else 0.0,
+        "first_epoch_seconds": seconds[0] if seconds else 0.0,
+        "seconds": sum(seconds),
     }
 
 
@@ -305,7 +307,9 @@ def summary_table(result: RunResult) -> str:
         ("epochs", str(s["epochs"])),
         ("train accuracy", pct(s["train_acc"])),
         ("test accuracy", pct(s["test_acc"])),
-        ("seconds / epoch", f"{s['seconds_per_epoch']:.2f}"),
+        ("seconds / epoch", f"{s['seconds_per_epoch']:.2f} (median)"),
+        ("first epoch", f"{s['first_epoch_seconds']:.2f} s"),
+        ("total", f"{s['seconds']:.1f} s"),
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
