@@ -102,7 +102,9 @@ class NumpyOps:
             shape = zip_shape(a, b)
             with np.errstate(all="ignore"):
                 values = np.asarray(ufunc(a._tensor.to_numpy(), b._tensor.to_numpy()))
-            return _from_array(a, np.broadcast_to(values.astype(np.float64), shape))
+            if values.shape != shape:  # a ufunc broadcasts already; frompyfunc may not
+                values = np.broadcast_to(values, shape)
+            return _from_array(a, values)
 
         return ret
 

@@ -7,6 +7,7 @@ ones every stage uses.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeAlias, cast
@@ -137,7 +138,7 @@ class TensorData:
             raise IndexingError(
                 f"strides {self.strides} do not match shape {self.shape} (one per dimension)"
             )
-        self.size = int(np.prod(self.shape)) if self.shape else 1
+        self.size = math.prod(self.shape)
         self.dims = len(self.shape)
         if self.size > 0:
             last = sum((n - 1) * s for n, s in zip(self.shape, self.strides, strict=True))
@@ -225,10 +226,10 @@ class TensorData:
         host = self._storage
         if on_device(host):
             host = cast(Any, host).copy_to_host()
-        item = host.itemsize
-        return np.lib.stride_tricks.as_strided(
-            host, self.shape, tuple(s * item for s in self.strides)
-        )
+        byte_strides = tuple(s * host.itemsize for s in self.strides)
+        if host.flags.c_contiguous:  # the fast way to a view; as_strided handles the rest
+            return np.ndarray(self.shape, np.float64, buffer=host, strides=byte_strides)
+        return np.lib.stride_tricks.as_strided(host, self.shape, byte_strides)
 
     def to_string(self, prefix: str = "") -> str:
         """The elements as nested brackets; continuation lines are indented by ``prefix``."""
