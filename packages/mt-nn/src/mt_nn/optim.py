@@ -58,7 +58,7 @@ class Optimizer:
     def __init__(self, params: Iterable[Parameter], lr: float) -> None:
         self.parameters = list(params)
         if lr < 0:
-            raise ValueError(f"learning rate must be >= 0, got {lr}")
+            raise ValueError(f"learning rate lr must be >= 0, got {lr}")
         self.lr = lr
         self.state: dict[int, dict[str, Any]] = {}
 

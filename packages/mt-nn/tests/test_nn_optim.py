@@ -1,0 +1,174 @@
+"""Optimizers against PyTorch's update rules written out in numpy, and against torch itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mt_autodiff import Scalar
+from mt_nn import SGD, Adam, Optimizer
+from mt_operators import Parameter
+from mt_tensor import Tensor, tensor
+from mt_tensor.testing import assert_tensors_close, tensor_data
+
+Array = npt.NDArray[np.float64]
+STEPS = 10
+SHAPE = (2, 3)
+
+
+def loss_grad(p: Array, target: Array) -> Array:
+    """Gradient of $\\sum (p - t)^2 + p^3 / 10$: a loss whose gradient changes every step."""
+    return 2 * (p - target) + 0.3 * p * p
+
+
+def our_loss(p: Tensor, target: Tensor) -> Tensor:
+    return ((p - target) * (p - target) + p * p * p * 0.1).sum()
+
+
+def run_ours(make: Callable[[list[Parameter]], Optimizer], start: Array, target: Array) -> Array:
+    param = Parameter(tensor(start, backend="numpy"))
+    opt = make([param])
+    t = tensor(target, backend="numpy")
+    for _ in range(STEPS):
+        opt.zero_grad()
+        our_loss(param.value, t).backward()
+        opt.step()
+    out: Array = param.value.to_numpy()
+    return out
+
+
+def sgd_reference(p: Array, target: Array, lr: float, momentum: float, wd: float) -> Array:
+    """``torch.optim.SGD`` (dampening 0, no nesterov) as recorded in its documentation."""
+    buf = None
+    for _ in range(STEPS):
+        g = loss_grad(p, target) + wd * p
+        if momentum:
+            buf = g if buf is None else momentum * buf + g
+            g = buf
+        p = p - lr * g
+    return p
+
+
+def adam_reference(
+    p: Array, target: Array, lr: float, betas: tuple[float, float], eps: float, wd: float
+) -> Array:
+    """``torch.optim.Adam`` (no amsgrad) as recorded in its documentation."""
+    m, v = np.zeros_like(p), np.zeros_like(p)
+    for t in range(1, STEPS + 1):
+        g = loss_grad(p, target) + wd * p
+        m = betas[0] * m + (1 - betas[0]) * g
+        v = betas[1] * v + (1 - betas[1]) * g * g
+        m_hat = m / (1 - betas[0] ** t)
+        v_hat = v / (1 - betas[1] ** t)
+        p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return p
+
+
+hyper = st.fixed_dictionaries(
+    {
+        "lr": st.sampled_from([1e-3, 0.01, 0.1]),
+        "momentum": st.sampled_from([0.0, 0.5, 0.9]),
+        "weight_decay": st.sampled_from([0.0, 0.01]),
+        "betas": st.sampled_from([(0.9, 0.999), (0.5, 0.9)]),
+        "eps": st.sampled_from([1e-8, 1e-3]),
+    }
+)
+
+
+@given(start=tensor_data(SHAPE, -2, 2), target=tensor_data(SHAPE, -2, 2), h=hyper)
+def test_sgd_matches_recorded_rule(start: Array, target: Array, h: dict[str, Any]) -> None:
+    ours = run_ours(lambda ps: SGD(ps, h["lr"], h["momentum"], h["weight_decay"]), start, target)
+    expected = sgd_reference(start, target, h["lr"], h["momentum"], h["weight_decay"])
+    assert_tensors_close(ours, expected, "SGD", rtol=1e-6, atol=1e-6)
+
+
+@given(start=tensor_data(SHAPE, -2, 2), target=tensor_data(SHAPE, -2, 2), h=hyper)
+def test_adam_matches_recorded_rule(start: Array, target: Array, h: dict[str, Any]) -> None:
+    ours = run_ours(
+        lambda ps: Adam(ps, h["lr"], h["betas"], h["eps"], h["weight_decay"]), start, target
+    )
+    expected = adam_reference(start, target, h["lr"], h["betas"], h["eps"], h["weight_decay"])
+    assert_tensors_close(ours, expected, "Adam", rtol=1e-6, atol=1e-6)
+
+
+@given(start=tensor_data(SHAPE, -2, 2), target=tensor_data(SHAPE, -2, 2), h=hyper)
+def test_optimizers_match_torch(start: Array, target: Array, h: dict[str, Any]) -> None:
+    torch = pytest.importorskip("torch")
+    pairs: list[tuple[Callable[[list[Parameter]], Optimizer], Callable[[list[Any]], Any]]] = [
+        (
+            lambda ps: SGD(ps, h["lr"], h["momentum"], h["weight_decay"]),
+            lambda ps: torch.optim.SGD(
+                ps, lr=h["lr"], momentum=h["momentum"], weight_decay=h["weight_decay"]
+            ),
+        ),
+        (
+            lambda ps: Adam(ps, h["lr"], h["betas"], h["eps"], h["weight_decay"]),
+            lambda ps: torch.optim.Adam(
+                ps, lr=h["lr"], betas=h["betas"], eps=h["eps"], weight_decay=h["weight_decay"]
+            ),
+        ),
+    ]
+    for ours_make, theirs_make in pairs:
+        p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+        t = torch.tensor(target, dtype=torch.float64)
+        opt = theirs_make([p])
+        for _ in range(STEPS):
+            opt.zero_grad()
+            ((p - t) ** 2 + p**3 * 0.1).sum().backward()
+            opt.step()
+        ours = run_ours(ours_make, start, target)
+        assert_tensors_close(ours, p.detach().numpy(), type(opt).__name__, rtol=1e-6, atol=1e-6)
+
+
+def test_parameters_without_gradient_are_skipped() -> None:
+    used = Parameter(tensor([1.0, 2.0], backend="numpy"))
+    unused = Parameter(tensor([5.0], backend="numpy"))
+    opt = Adam([used, unused], lr=0.1)
+    (used.value * used.value).sum().backward()
+    opt.step()
+    assert unused.value.to_numpy().tolist() == [5.0]
+    assert used.value.requires_grad() and used.value.grad is None
+    assert not np.allclose(used.value.to_numpy(), [1.0, 2.0])
+
+
+def test_zero_grad_forgets_gradients() -> None:
+    p = Parameter(tensor([1.0, 2.0], backend="numpy"))
+    opt = SGD([p], lr=0.1)
+    (p.value * 3.0).sum().backward()
+    assert p.value.grad is not None
+    opt.zero_grad()
+    assert p.value.grad is None
+
+
+def test_sgd_updates_scalar_parameters() -> None:
+    p = Parameter(Scalar(2.0))
+    opt = SGD([p], lr=0.25)
+    (p.value * p.value).backward()
+    opt.step()
+    assert p.value.data == pytest.approx(2.0 - 0.25 * 4.0)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: SGD(ps, lr=-1.0),
+        lambda ps: SGD(ps, lr=0.1, momentum=-0.5),
+        lambda ps: Adam(ps, betas=(1.0, 0.9)),
+        lambda ps: Adam(ps, eps=-1.0),
+    ],
+)
+def test_bad_hyperparameters_raise(make: Callable[[list[Parameter]], Optimizer]) -> None:
+    with pytest.raises(ValueError, match=r"lr|momentum|betas"):
+        make([Parameter(tensor([1.0]))])
+
+
+def test_non_tensor_parameter_is_a_type_error() -> None:
+    opt = SGD([Parameter("weights", name="w")], lr=0.1)
+    with pytest.raises(TypeError, match="'w'"):
+        opt.step()
