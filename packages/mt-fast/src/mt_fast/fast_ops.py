@@ -1,0 +1,192 @@
+"""`FastOps`: the tensor primitives as numba kernels, chosen by memory layout and size.
+
+Shapes are checked here with mt-tensor's rules before any kernel runs, so bad input raises
+mt-tensor's errors. The table operators run precompiled, disk-cached kernels selected by code;
+any other float function gets kernels compiled for it on first use (once per process).
+Work below `PARALLEL_MIN` elements runs on the calling thread: a parallel launch costs more
+than it saves there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numba
+import numpy as np
+
+from mt_tensor.tensor_data import IndexingError, Shape, Storage, Strides
+from mt_tensor.tensor_ops import (
+    BinaryFn,
+    MapProto,
+    ReduceFn,
+    TensorBackend,
+    UnaryFn,
+    ZipFn,
+    matmul_shape,
+    reduce_shape,
+    zip_shape,
+)
+
+from . import kernels
+from .kernels import Kernels
+from .matmul import ROWS, matmul_parallel, matmul_serial
+
+if TYPE_CHECKING:
+    from mt_tensor import Tensor
+
+PARALLEL_MIN = 1 << 15
+"""Elements of work below which a kernel runs serially (measured by ``python -m bench``)."""
+MATMUL_PARALLEL_MIN = 1 << 15
+"""Multiply-adds below which a matrix product runs serially."""
+
+_UNIT = np.ones(1, dtype=np.int64)
+_custom: dict[tuple[Callable[..., Kernels], Callable[..., float]], Kernels] = {}
+
+
+def _kernels(
+    table: dict[Callable[..., float], int],
+    known: Kernels,
+    make: Callable[..., Kernels],
+    fn: Callable[..., float],
+) -> tuple[int, Kernels]:
+    """The op code and kernels for ``fn``: the cached ones for a table operator, else made."""
+    if fn in table:
+        return table[fn], known
+    if (make, fn) not in _custom:
+        _custom[make, fn] = make(fn)
+    return -1, _custom[make, fn]
+
+
+def _arrays(t: Tensor) -> tuple[Storage, Shape, Strides]:
+    """``(storage, shape, strides)`` with a 0-d tensor seen as 1-d, the form kernels take."""
+    storage, shape, strides = t.tuple()
+    if len(shape) == 0:
+        return storage, _UNIT, _UNIT
+    return storage, shape, strides
+
+
+def _flat(t: Tensor) -> tuple[Storage, Shape, Strides]:
+    """A contiguous tensor as one row, so kernels run a single loop over it."""
+    return t._tensor._storage, np.array([t.size], dtype=np.int64), _UNIT
+
+
+def _empty(like: Tensor, shape: tuple[int, ...], fill: float | None = None) -> Tensor:
+    from mt_tensor import Tensor
+
+    size = int(np.prod(shape)) if shape else 1
+    storage = np.empty(size) if fill is None else np.full(size, fill)
+    return Tensor.make(storage, shape, backend=like.backend)
+
+
+def _launch(kernel: Kernels, op: int, work: int, size: int, *args: object) -> None:
+    """Run ``kernel`` over ``size`` outputs: serially for small ``work``, else on threads."""
+    threads = numba.get_num_threads()
+    if work < PARALLEL_MIN or size < 2 or threads < 2:
+        kernel.span(op, *args, 0, size)
+    else:
+        kernel.parallel(op, *args, size, min(threads, size))
+
+
+def _same_layout(out: Tensor, *inputs: Tensor) -> bool:
+    return all(t.shape == out.shape for t in inputs) and all(
+        t._tensor.is_contiguous() for t in (out, *inputs)
+    )
+
+
+def _compile_error(fn: Callable[..., float], error: Exception) -> TypeError:
+    name = getattr(fn, "__name__", repr(fn))
+    return TypeError(f"numba cannot compile {name!r} as a float function: {error}")
+
+
+class FastOps:
+    """Numba kernels over strided storage: flat loops, strided rows, blocked matmul."""
+
+    name = "fast"
+    cuda = False
+
+    @staticmethod
+    def map(fn: UnaryFn) -> MapProto:
+        """Element-wise ``fn``; ``a`` broadcast into ``out`` when one is given."""
+        op, kernel = _kernels(kernels.UNARY_CODES, kernels.KNOWN_MAP, kernels.custom_map, fn)
+
+        def ret(a: Tensor, out: Tensor | None = None) -> Tensor:
+            if out is None:
+                out = _empty(a, a.shape)
+            elif zip_shape(a, out) != out.shape:
+                raise IndexingError(f"cannot map shape {a.shape} into shape {out.shape}")
+            if out.size == 0:
+                return out
+            flat = _same_layout(out, a)
+            arrays = (*(_flat if flat else _arrays)(out), *(_flat if flat else _arrays)(a))
+            try:
+                _launch(kernel, op, out.size, out.size, *arrays)
+            except numba.core.errors.TypingError as e:
+                raise _compile_error(fn, e) from None
+            return out
+
+        return ret
+
+    @staticmethod
+    def zip(fn: BinaryFn) -> ZipFn:
+        """Element-wise ``fn`` of two tensors broadcast to a common shape."""
+        op, kernel = _kernels(kernels.BINARY_CODES, kernels.KNOWN_ZIP, kernels.custom_zip, fn)
+
+        def ret(a: Tensor, b: Tensor) -> Tensor:
+            out = _empty(a, zip_shape(a, b))
+            if out.size == 0:
+                return out
+            view = _flat if _same_layout(out, a, b) else _arrays
+            try:
+                _launch(kernel, op, out.size, out.size, *view(out), *view(a), *view(b))
+            except numba.core.errors.TypingError as e:
+                raise _compile_error(fn, e) from None
+            return out
+
+        return ret
+
+    @staticmethod
+    def reduce(fn: BinaryFn, start: float = 0.0) -> ReduceFn:
+        """Fold ``fn`` along ``dim`` from ``start``; the dim stays with size 1."""
+        op, kernel = _kernels(kernels.REDUCE_CODES, kernels.KNOWN_REDUCE, kernels.custom_reduce, fn)
+
+        def ret(a: Tensor, dim: int) -> Tensor:
+            out = _empty(a, reduce_shape(a, dim), fill=start)
+            if out.size == 0 or a.size == 0:
+                return out
+            try:
+                _launch(kernel, op, a.size, out.size, *_arrays(out), *_arrays(a), dim)
+            except numba.core.errors.TypingError as e:
+                raise _compile_error(fn, e) from None
+            return out
+
+        return ret
+
+    @staticmethod
+    def matrix_multiply(a: Tensor, b: Tensor) -> Tensor:
+        """Batched ``a @ b`` with broadcast batch dims; ``b`` packed when its rows are strided."""
+        shape = matmul_shape(a, b)
+        out = _empty(a, shape, fill=0.0)
+        n, m, p = a.shape[-2], a.shape[-1], b.shape[-1]
+        if out.size == 0 or m == 0:
+            return out
+        if p > 1 and b._tensor.strides[-1] != 1:
+            b = FastTensorBackend.id_map(b)
+        tasks = out.size // (n * p) * ((n + ROWS - 1) // ROWS)
+        kernel = matmul_serial if out.size * m < MATMUL_PARALLEL_MIN else matmul_parallel
+        a_storage, a_shape, a_strides = a.tuple()
+        b_storage, b_shape, b_strides = b.tuple()
+        storage, out_shape, _ = out.tuple()
+        kernel(
+            storage, out_shape, a_storage, a_shape, a_strides, b_storage, b_shape, b_strides, tasks
+        )
+        return out
+
+
+FastTensorBackend = TensorBackend(FastOps())
+"""The ``"fast"`` backend."""
+
+
+def load_backend() -> TensorBackend:
+    """Entry point for mt-tensor's backend registry (group ``minitorch.backends``)."""
+    return FastTensorBackend
