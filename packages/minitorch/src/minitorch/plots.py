@@ -6,6 +6,7 @@ a display or a global backend (the figures render with Agg when saved).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -24,6 +25,13 @@ def save(fig: Figure, path: Path | str) -> Path:
     path = Path(path)
     fig.savefig(path, format="png", dpi=100, bbox_inches="tight")
     return path
+
+
+def png(fig: Figure) -> bytes:
+    """``fig`` as PNG bytes (what the app caches and shows)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    return buffer.getvalue()
 
 
 def curves(history: Mapping[str, Sequence[float | None]], title: str = "") -> Figure:

@@ -54,15 +54,25 @@ def operators_page() -> None:
     if not chosen:
         st.info("Pick at least one operator.")
         return
-    lo = min(UNARY[name][1] for name in chosen)
-    hi = max(UNARY[name][2] for name in chosen)
+    values, derivatives = operator_pictures(tuple(chosen))
     left, right = st.columns(2)
     with left:
         st.subheader("f(x)")
-        st.pyplot(plots.function({n: value(n) for n in chosen}, lo, hi))
+        st.image(values)
     with right:
         st.subheader("f′(x)")
-        st.pyplot(plots.function({n: derivative(n) for n in chosen}, lo, hi))
+        st.image(derivatives)
+
+
+@st.cache_data(show_spinner=False)
+def operator_pictures(chosen: tuple[str, ...]) -> tuple[bytes, bytes]:
+    """PNGs of the chosen ops and of their derivatives."""
+    lo = min(UNARY[name][1] for name in chosen)
+    hi = max(UNARY[name][2] for name in chosen)
+    return (
+        plots.png(plots.function({n: value(n) for n in chosen}, lo, hi)),
+        plots.png(plots.function({n: derivative(n) for n in chosen}, lo, hi)),
+    )
 
 
 def datasets_page() -> None:
@@ -73,12 +83,17 @@ def datasets_page() -> None:
     n = c1.slider("points", 10, 300, 100, step=10)
     seed = c2.number_input("seed", 0, 10_000, 0)
     columns = st.columns(3)
-    for i, (name, make) in enumerate(datasets.items()):
-        graph = make(n, seed=int(seed))
-        X = np.asarray(graph.X, dtype=np.float64)
-        y = np.asarray(graph.y, dtype=np.int64)
-        with columns[i % 3]:
-            st.pyplot(plots.points(X, y, name))
+    for i, name in enumerate(datasets):
+        columns[i % 3].image(dataset_picture(name, n, int(seed)))
+
+
+@st.cache_data(show_spinner=False)
+def dataset_picture(name: str, n: int, seed: int) -> bytes:
+    """A PNG of one dataset's points."""
+    graph = datasets[name](n, seed=seed)
+    X = np.asarray(graph.X, dtype=np.float64)
+    y = np.asarray(graph.y, dtype=np.int64)
+    return plots.png(plots.points(X, y, name))
 
 
 def linear_proba(w1: float, w2: float, b: float) -> Callable[[plots.FloatArray], plots.FloatArray]:
@@ -110,12 +125,18 @@ def classifier_page() -> None:
         w1 = st.slider("w₁", -10.0, 10.0, -8.0, step=0.5)
         w2 = st.slider("w₂", -10.0, 10.0, 0.0, step=0.5)
         b = st.slider("b", -10.0, 10.0, 4.0, step=0.5)
+    image, accuracy = classifier_picture(name, w1, w2, b)
+    controls.metric("accuracy", f"{accuracy:.0%}")
+    picture.image(image)
+
+
+@st.cache_data(show_spinner=False)
+def classifier_picture(name: str, w1: float, w2: float, b: float) -> tuple[bytes, float]:
+    """A PNG of the linear classifier's boundary on ``name``, and its accuracy there."""
     graph = datasets[name](100, seed=0)
     X = np.asarray(graph.X, dtype=np.float64)
     y = np.asarray(graph.y, dtype=np.int64)
     proba = linear_proba(w1, w2, b)
     accuracy = float(np.mean((proba(X) > 0.5) == (y == 1)))
-    with controls:
-        st.metric("accuracy", f"{accuracy:.0%}")
-    with picture:
-        st.pyplot(plots.decision_boundary(proba, X, y, f"{name}: accuracy {accuracy:.0%}"))
+    title = f"{name}: accuracy {accuracy:.0%}"
+    return plots.png(plots.decision_boundary(proba, X, y, title, resolution=40)), accuracy
