@@ -3,6 +3,7 @@
 The suite is driven by the tables `mt_operators.testing.OPS` (element-wise ops) and
 `mt_tensor.testing.TENSOR_OPS` (reductions, movement, matmul). A `Function` or `ScalarFunction`
 subclass that no table entry names is an op no property test covers: these tests list them.
+mt-nn's own functions are guarded beside their table, `NN_OPS` in ``test_workspace_nn.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from mt_operators.testing import OPS
 from mt_tensor import Function
 from mt_tensor.testing import TENSOR_OPS
 
-LIBRARY_PACKAGES = ("mt_autodiff", "mt_tensor", "mt_nn")
+LIBRARY_PACKAGES = ("mt_autodiff", "mt_tensor", "mt_fast", "mt_cuda")
 
 
 def _key(name: str) -> str:

@@ -16,7 +16,9 @@ from mt_autodiff import no_grad
 from mt_tensor import Tensor, grad_check, tensor
 from mt_tensor.testing import (
     OPS,
+    TENSOR_OPS,
     OpInfo,
+    TensorOpInfo,
     assert_tensors_close,
     backend_names,
     broadcastable_shapes,
@@ -79,6 +81,20 @@ def test_every_op_has_its_reference_derivative(
         expected = _sum_to(partial(*arrays), t.shape)
         got = t.grad if t.grad is not None else np.zeros(t.shape)
         assert_tensors_close(got, expected, f"{op.name}: grad of input {i}", rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("op", TENSOR_OPS, ids=lambda op: op.name)
+@given(data=st.data())
+def test_every_tensor_op_matches_numpy_and_central_differences(
+    backend: str, op: TensorOpInfo, data: st.DataObject
+) -> None:
+    """The shared table of tensor-level ops: forward vs its numpy twin, then `grad_check`."""
+    shapes_, param = data.draw(op.cases)
+    inputs = [data.draw(tensors(shape, backend=backend)) for shape in shapes_]
+    expected = op.reference(param, *[t.to_numpy() for t in inputs])
+    assert_tensors_close(op.call(param, *inputs), expected, f"{op.name}({param})")
+    grad_check(lambda *ts: op.call(param, *ts), *inputs)
 
 
 def _weights(shape: tuple[int, ...], backend: str) -> Tensor:

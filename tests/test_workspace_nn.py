@@ -1,0 +1,324 @@
+"""Stage 4 across backends: every network op against numpy and central differences, every
+backend against simple, and one optimizer step per backend.
+
+`NN_OPS` declares mt-nn's differentiable ops the way `TENSOR_OPS` declares the tensor ones
+(``function`` names the `Function` each is built on), so the undeclared-op guard covers mt-nn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mt_operators import Parameter
+from mt_tensor import Function, Tensor, tensor
+from mt_tensor.testing import TensorOpInfo, assert_tensors_close, backend_names, shapes, tensors
+
+nn = pytest.importorskip("mt_nn")
+
+Array = npt.NDArray[np.float64]
+Shapes = tuple[tuple[int, ...], ...]
+OTHER_BACKENDS = [b for b in backend_names() if b != "simple"]
+EPSILON = 1e-6
+sides = st.integers(1, 2)
+
+
+def as_array(values: Any) -> Array:
+    return np.asarray(values, dtype=np.float64)
+
+
+def conv_reference(x: Array, w: Array) -> Array:
+    """The course's convolution in numpy: kernel anchored at the top-left, zeros past the edge."""
+    spatial = x.shape[2:]
+    kernel = w.shape[2:]
+    pad = [(0, 0), (0, 0)] + [(0, k - 1) for k in kernel]
+    xp = np.pad(x, pad)
+    out = np.zeros((x.shape[0], w.shape[0], *spatial))
+    for offset in np.ndindex(*kernel):
+        window = tuple(slice(o, o + n) for o, n in zip(offset, spatial, strict=True))
+        out += np.einsum(
+            "bc...,oc->bo...", xp[(slice(None), slice(None), *window)], w[..., *offset]
+        )
+    return out
+
+
+def pool_reference(reduce: Callable[..., Array]) -> Callable[..., Array]:
+    def pool(kernel: tuple[int, int], x: Array) -> Array:
+        b, c, h, w = x.shape
+        kh, kw = kernel
+        return as_array(reduce(x.reshape(b, c, h // kh, kh, w // kw, kw), axis=(3, 5)))
+
+    return pool
+
+
+def logsoftmax_reference(dim: int, x: Array) -> Array:
+    z = x - x.max(axis=dim, keepdims=True)
+    return as_array(z - np.log(np.exp(z).sum(axis=dim, keepdims=True)))
+
+
+def labels(n: int, c: int) -> st.SearchStrategy[tuple[int, ...]]:
+    return st.lists(st.integers(0, c - 1), min_size=n, max_size=n).map(tuple)
+
+
+@st.composite
+def conv_cases(draw: st.DrawFn, spatial_dims: int) -> tuple[Shapes, None]:
+    b, c, o = draw(sides), draw(sides), draw(sides)
+    size = tuple(draw(st.integers(1, 4)) for _ in range(spatial_dims))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(spatial_dims))
+    return ((b, c, *size), (o, c, *kernel)), None
+
+
+@st.composite
+def pool_cases(draw: st.DrawFn) -> tuple[Shapes, tuple[int, int]]:
+    b, c, nh, nw, kh, kw = (draw(sides) for _ in range(6))
+    return ((b, c, nh * kh, nw * kw),), (kh, kw)
+
+
+def dim_cases(shape: tuple[int, ...]) -> st.SearchStrategy[tuple[Shapes, int]]:
+    return st.integers(0, len(shape) - 1).map(lambda d: ((shape,), d))
+
+
+@st.composite
+def class_cases(draw: st.DrawFn) -> tuple[Shapes, tuple[int, ...]]:
+    n, c = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    return ((n, c),), draw(labels(n, c))
+
+
+@st.composite
+def binary_cases(draw: st.DrawFn) -> tuple[Shapes, tuple[float, ...]]:
+    n = draw(st.integers(1, 5))
+    return ((n,),), tuple(draw(st.lists(st.sampled_from([0.0, 1.0]), min_size=n, max_size=n)))
+
+
+def like(x: Tensor, values: Any) -> Tensor:
+    return tensor(np.asarray(values, dtype=np.float64), backend=x.backend)
+
+
+def cross_entropy_reference(y: tuple[int, ...], x: Array) -> Array:
+    return as_array(-np.mean(logsoftmax_reference(1, x)[np.arange(len(y)), list(y)])).reshape(1)
+
+
+def bce_reference(t: tuple[float, ...], x: Array) -> Array:
+    p = 1.0 / (1.0 + np.exp(-x))
+    ts = np.asarray(t)
+    return as_array(-np.mean(ts * np.log(p) + (1 - ts) * np.log(1 - p))).reshape(1)
+
+
+def bce_logits_reference(t: tuple[float, ...], x: Array) -> Array:
+    return as_array(np.mean(np.logaddexp(0.0, x) - x * np.asarray(t))).reshape(1)
+
+
+NN_OPS: tuple[TensorOpInfo, ...] = (
+    TensorOpInfo(
+        "conv1d",
+        "Conv2dFun",
+        lambda _, x, w: nn.conv1d(x, w),
+        lambda _, x, w: conv_reference(x, w),
+        conv_cases(1),
+    ),
+    TensorOpInfo(
+        "conv2d",
+        "Conv2dFun",
+        lambda _, x, w: nn.conv2d(x, w),
+        lambda _, x, w: conv_reference(x, w),
+        conv_cases(2),
+    ),
+    TensorOpInfo(
+        "avgpool2d", "Sum", lambda k, x: nn.avgpool2d(x, k), pool_reference(np.mean), pool_cases()
+    ),
+    TensorOpInfo(
+        "maxpool2d", "Max", lambda k, x: nn.maxpool2d(x, k), pool_reference(np.max), pool_cases()
+    ),
+    TensorOpInfo(
+        "max",
+        "Max",
+        lambda d, x: nn.max(x, d),
+        lambda d, x: x.max(axis=d, keepdims=True),
+        shapes().flatmap(dim_cases),
+    ),
+    TensorOpInfo(
+        "softmax",
+        "Exp",
+        lambda d, x: nn.softmax(x, d),
+        lambda d, x: np.exp(logsoftmax_reference(d, x)),
+        shapes().flatmap(dim_cases),
+    ),
+    TensorOpInfo(
+        "logsoftmax",
+        "Log",
+        lambda d, x: nn.logsoftmax(x, d),
+        logsoftmax_reference,
+        shapes().flatmap(dim_cases),
+    ),
+    TensorOpInfo(
+        "cross_entropy",
+        "Log",
+        lambda y, x: nn.cross_entropy(x, like(x, y)),
+        cross_entropy_reference,
+        class_cases(),
+    ),
+    TensorOpInfo(
+        "binary_cross_entropy",
+        "ClampedLog",
+        lambda t, x: nn.binary_cross_entropy(x.sigmoid(), like(x, t)),
+        bce_reference,
+        binary_cases(),
+    ),
+    TensorOpInfo(
+        "binary_cross_entropy_with_logits",
+        "Softplus",
+        lambda t, x: nn.binary_cross_entropy_with_logits(x, like(x, t)),
+        bce_logits_reference,
+        binary_cases(),
+    ),
+    TensorOpInfo(
+        "mse_loss",
+        "Mul",
+        lambda t, x: nn.mse_loss(x, like(x, t)),
+        lambda t, x: np.mean((x - np.asarray(t)) ** 2).reshape(1),
+        binary_cases(),
+    ),
+)
+"""Every mt-nn op, with its numpy reference (course semantics: dims kept, conv anchored left)."""
+
+DISTINCT = {"max", "maxpool2d"}
+"""Ops whose gradient is undefined at ties: their inputs are drawn with distinct values."""
+
+
+@st.composite
+def nn_inputs(
+    draw: st.DrawFn, op: TensorOpInfo, backend: str = "simple"
+) -> tuple[list[Tensor], Any]:
+    in_shapes, param = draw(op.cases)
+    if op.name not in DISTINCT:
+        return [draw(tensors(s, backend)) for s in in_shapes], param
+    (shape,) = in_shapes
+    order = draw(st.permutations(range(int(np.prod(shape)))))
+    values = (np.array(order, dtype=np.float64) - len(order) / 2).reshape(shape)
+    return [tensor(values, backend=backend)], param
+
+
+def run(fn: Callable[..., Tensor], inputs: list[Tensor]) -> tuple[Array, list[Array]]:
+    """The output of ``fn`` and the gradient of its sum with respect to each input."""
+    for x in inputs:
+        x.requires_grad_(True)
+    out = fn(*inputs)
+    out.sum().backward()
+    return out.to_numpy(), [
+        np.zeros(x.shape) if x.grad is None else x.grad.to_numpy() for x in inputs
+    ]
+
+
+def central_differences(f: Callable[..., Array], arrays: list[Array]) -> list[Array]:
+    grads = []
+    for i, a in enumerate(arrays):
+        g = np.zeros(a.shape)
+        for idx in np.ndindex(a.shape):
+            up = [x.copy() for x in arrays]
+            down = [x.copy() for x in arrays]
+            up[i][idx] += EPSILON
+            down[i][idx] -= EPSILON
+            g[idx] = (np.sum(f(*up)) - np.sum(f(*down))) / (2 * EPSILON)
+        grads.append(g)
+    return grads
+
+
+@pytest.mark.parametrize("op", NN_OPS, ids=[op.name for op in NN_OPS])
+@given(data=st.data())
+def test_nn_gradients_match_central_differences(op: TensorOpInfo, data: st.DataObject) -> None:
+    inputs, param = data.draw(nn_inputs(op))
+    arrays = [t.to_numpy() for t in inputs]
+
+    def reference(*xs: Array) -> Array:
+        return op.reference(param, *xs)
+
+    out, grads = run(lambda *ts: op.call(param, *ts), inputs)
+    assert_tensors_close(out, reference(*arrays), "forward")
+    for i, (g, e) in enumerate(zip(grads, central_differences(reference, arrays), strict=True)):
+        assert_tensors_close(g, e, f"backward of input {i}", rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+@pytest.mark.parametrize("op", NN_OPS, ids=[op.name for op in NN_OPS])
+@given(data=st.data())
+def test_nn_ops_match_simple(op: TensorOpInfo, backend: str, data: st.DataObject) -> None:
+    inputs, param = data.draw(nn_inputs(op))
+    fn = lambda *ts: op.call(param, *ts)
+    expected_out, expected_grads = run(fn, inputs)
+    out, grads = run(fn, [t.to(backend).detach() for t in inputs])
+    assert_tensors_close(out, expected_out, f"forward on {backend}")
+    for i, (g, e) in enumerate(zip(grads, expected_grads, strict=True)):
+        assert_tensors_close(g, e, f"backward of input {i} on {backend}")
+
+
+def test_every_nn_function_is_declared() -> None:
+    """The undeclared-op guard for mt-nn: each of its `Function` classes has an `NN_OPS` entry."""
+    declared = {op.function for op in NN_OPS}
+    todo: list[type] = list(Function.__subclasses__())
+    found: list[type] = []
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.split(".")[0] == "mt_nn":
+            found.append(cls)
+    assert found, "no mt_nn Function found: the guard would be vacuous"
+    missing = sorted(f"{c.__module__}.{c.__name__}" for c in found if c.__name__ not in declared)
+    assert not missing, f"mt_nn Functions with no entry in NN_OPS: {', '.join(missing)}"
+
+
+# One optimizer step on every backend.
+
+SEED = 7
+IN, HIDDEN, CLASSES, BATCH = 3, 5, 4, 6
+
+
+def model_and_batch(backend: str) -> tuple[Any, Tensor, Tensor]:
+    """The same MLP (seeded) and batch on ``backend``."""
+    nn.manual_seed(SEED)
+    model = nn.MLP(IN, HIDDEN, CLASSES, backend=backend)
+    rng = np.random.default_rng(SEED)
+    x = tensor(rng.normal(size=(BATCH, IN)), backend=backend)
+    y = tensor(rng.integers(0, CLASSES, size=BATCH).astype(np.float64), backend=backend)
+    return model, x, y
+
+
+def parameters(model: Any) -> dict[str, Array]:
+    named: list[tuple[str, Parameter]] = model.named_parameters()
+    return {name: p.value.to_numpy() for name, p in named}
+
+
+def one_step(
+    backend: str, optimizer: Callable[..., Any]
+) -> tuple[dict[str, Array], dict[str, Array]]:
+    """Parameters before and after one step of ``optimizer`` on ``backend``."""
+    model, x, y = model_and_batch(backend)
+    opt = optimizer(model.parameters())
+    before = parameters(model)
+    opt.zero_grad()
+    nn.nll_loss(model(x), y).backward()
+    opt.step()
+    return before, parameters(model)
+
+
+OPTIMIZERS = {
+    "sgd": lambda ps: nn.SGD(ps, lr=0.5, momentum=0.9),
+    "adam": lambda ps: nn.Adam(ps, lr=0.1),
+}
+
+
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_one_step_changes_parameters_identically(name: str, backend: str) -> None:
+    expected_before, expected_after = one_step("simple", OPTIMIZERS[name])
+    before, after = one_step(backend, OPTIMIZERS[name])
+    assert expected_before.keys() == after.keys()
+    for key in expected_before:
+        assert_tensors_close(before[key], expected_before[key], f"{key} before {name} step")
+        assert not np.allclose(expected_after[key], expected_before[key]), f"{name} left {key}"
+        assert_tensors_close(after[key], expected_after[key], f"{key} after {name} on {backend}")
