@@ -9,7 +9,6 @@ side of a comparison depends on the library's autograd.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -52,13 +51,6 @@ def elementwise_inputs(draw: st.DrawFn, op: OpInfo, smooth: bool = False) -> lis
         columns = np.broadcast_arrays(*[t.to_numpy() for t in ts])
         assume(not near(*columns).any())
     return ts
-
-
-@st.composite
-def tensor_op_inputs(draw: st.DrawFn, op: TensorOpInfo) -> tuple[list[Tensor], Any]:
-    """Tensors on simple for ``op`` and its parameter (a dim, an order, a shape)."""
-    in_shapes, param = draw(op.cases)
-    return [draw(tensors(s, "simple")) for s in in_shapes], param
 
 
 def same_layout(t: Tensor, backend: str) -> Tensor:
@@ -142,7 +134,7 @@ def test_elementwise_gradients_match_central_differences(op: OpInfo, data: st.Da
 def test_tensor_op_gradients_match_central_differences(
     op: TensorOpInfo, data: st.DataObject
 ) -> None:
-    inputs, param = data.draw(tensor_op_inputs(op))
+    inputs, param = data.draw(op.inputs("simple"))
     reference = lambda *arrays: op.reference(param, *arrays)
     check = check_against_reference if op.differentiable else check_zero_gradients
     check(lambda *ts: op.call(param, *ts), reference, inputs)
@@ -159,7 +151,7 @@ def test_elementwise_ops_match_simple(op: OpInfo, backend: str, data: st.DataObj
 @pytest.mark.parametrize("op", TENSOR_OPS, ids=ids(TENSOR_OPS))
 @given(data=st.data())
 def test_tensor_ops_match_simple(op: TensorOpInfo, backend: str, data: st.DataObject) -> None:
-    inputs, param = data.draw(tensor_op_inputs(op))
+    inputs, param = data.draw(op.inputs("simple"))
     check_against_simple(lambda *ts: op.call(param, *ts), inputs, backend)
 
 

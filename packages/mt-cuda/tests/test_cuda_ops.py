@@ -89,16 +89,11 @@ def test_elementwise_op_and_gradient(op: OpInfo, data: st.DataObject) -> None:
     assert_same(op.call, data.draw(elementwise_inputs(op)))
 
 
-def _small(case: tuple[tuple[tuple[int, ...], ...], Any]) -> bool:
-    return all(int(np.prod(s)) <= MAX_ELEMENTS for s in case[0])
-
-
 @pytest.mark.parametrize("op", TENSOR_OPS, ids=[op.name for op in TENSOR_OPS])
 @FEW
 @given(data=st.data())
 def test_tensor_op_and_gradient(op: TensorOpInfo, data: st.DataObject) -> None:
-    in_shapes, param = data.draw(op.cases.filter(_small))
-    inputs = [data.draw(tensors(s, "simple")) for s in in_shapes]
+    inputs, param = data.draw(op.inputs("simple", MAX_ELEMENTS))
     assert_same(lambda *ts: op.call(param, *ts), inputs)
 
 

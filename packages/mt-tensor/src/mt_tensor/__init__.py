@@ -9,6 +9,7 @@ from .backends import (
     set_default_backend,
 )
 from .constructors import grad_central_difference, grad_check, ones, rand, tensor, zeros
+from .indexing import cat, index, index_put, pad, stack, where
 from .numpy_ops import NumpyOps
 from .tensor import History, Tensor
 from .tensor_data import (
@@ -54,18 +55,24 @@ __all__ = [
     "UserStrides",
     "__version__",
     "broadcast_index",
+    "cat",
     "default_backend",
     "get_backend",
     "grad_central_difference",
     "grad_check",
+    "index",
+    "index_put",
     "index_to_position",
     "installed_backends",
     "ones",
+    "pad",
     "rand",
     "set_default_backend",
     "shape_broadcast",
+    "stack",
     "strides_from_shape",
     "tensor",
     "to_index",
+    "where",
     "zeros",
 ]

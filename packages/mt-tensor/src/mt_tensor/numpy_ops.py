@@ -66,7 +66,7 @@ REDUCERS: dict[BinaryFn, np.ufunc] = {
 
 
 def _from_array(like: Tensor, values: Array) -> Tensor:
-    values = np.ascontiguousarray(values, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64, order="C")
     return like.make(values.ravel(), values.shape, backend=like.backend)
 
 

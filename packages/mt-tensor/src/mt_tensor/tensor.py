@@ -18,7 +18,15 @@ import numpy.typing as npt
 from mt_autodiff import Context, backpropagate
 
 from . import tensor_functions as tf
-from .tensor_data import Shape, Storage, Strides, TensorData, UserIndex, UserShape
+from .tensor_data import (
+    Shape,
+    Storage,
+    Strides,
+    TensorData,
+    UserIndex,
+    UserShape,
+    shape_broadcast,
+)
 
 if TYPE_CHECKING:
     from .tensor_ops import TensorBackend
@@ -349,6 +357,50 @@ class Tensor:
         """Element-wise $e^x$."""
         return tf.Exp.apply(self)
 
+    def sqrt(self) -> Tensor:
+        """Element-wise square root (NaN below 0)."""
+        return tf.Sqrt.apply(self)
+
+    def tanh(self) -> Tensor:
+        """Element-wise hyperbolic tangent."""
+        return tf.Tanh.apply(self)
+
+    def abs(self) -> Tensor:
+        """Element-wise $|x|$."""
+        return tf.Abs.apply(self)
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        """``x ** p`` for a number ``p``; a tensor exponent is $e^{p \\log x}$ (positive ``x``)."""
+        if isinstance(exponent, Tensor):
+            return (exponent * self.log()).exp()
+        if isinstance(exponent, numbers.Real):
+            return tf.Pow.apply(self, float(exponent))
+        raise TypeError(
+            f"unsupported operand type(s) for **: 'Tensor' and {type(exponent).__name__!r}"
+        )
+
+    def __rpow__(self, base: Any) -> Tensor:
+        return (self * self._ensure_tensor(base, "**").log()).exp()
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        """Each element limited to ``[min, max]`` (either bound may be left out)."""
+        for name, bound in (("min", min), ("max", max)):
+            if bound is not None and not isinstance(bound, numbers.Real):
+                raise TypeError(f"clamp {name} must be a number, got {bound!r}")
+        if min is not None and max is not None and min > max:
+            raise ValueError(f"clamp needs min <= max, got min={min}, max={max}")
+        return tf.Clamp.apply(
+            self, None if min is None else float(min), None if max is None else float(max)
+        )
+
+    def floor(self) -> Tensor:
+        """The largest integer not above each element (gradient 0)."""
+        return tf.Floor.apply(self)
+
+    def trunc(self) -> Tensor:
+        """Each element rounded towards zero (gradient 0)."""
+        return tf.Trunc.apply(self)
+
     # Reductions keep the reduced dim with size 1; with no dim they reduce everything to (1,).
 
     def _flat(self) -> Tensor:
@@ -399,6 +451,19 @@ class Tensor:
                 f"strides {self._tensor.strides}; call .contiguous() first"
             )
         return tf.View.apply(self, new_shape)
+
+    def broadcast_to(self, *shape: int) -> Tensor:
+        """A view of this tensor broadcast to ``shape`` (numpy's rule), without copying."""
+        target = _unpack(shape)
+        if len(target) < self.dims or shape_broadcast(self.shape, target) != target:
+            raise ValueError(f"cannot broadcast a tensor of shape {self.shape} to {target}")
+        if target == self.shape:
+            return self
+        return tf.BroadcastTo.apply(self, target)
+
+    def clone(self) -> Tensor:
+        """A copy with its own storage (gradients flow back through it)."""
+        return tf.Copy.apply(self)
 
     def contiguous(self) -> Tensor:
         """This tensor when its data is row-major already, else a row-major copy."""

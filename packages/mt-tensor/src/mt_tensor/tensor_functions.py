@@ -9,9 +9,11 @@ may use ordinary tensor arithmetic.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from mt_autodiff import Context, is_grad_enabled
 
@@ -156,6 +158,170 @@ class Exp(Function):
     def backward(ctx: Context, grad_output: Tensor) -> Tensor:
         (out,) = ctx.saved_values
         return grad_output.f.mul_zip(out, grad_output)
+
+
+def _constant(like: Tensor, value: float) -> Tensor:
+    """A one-element tensor on ``like``'s backend, broadcast by the primitives."""
+    return like.make([value], (1,), backend=like.backend)
+
+
+def _power(a: Tensor, exponent: float) -> Tensor:
+    r"""$a^p$ from the primitives: repeated squaring for an integer ``p`` (so negative bases
+    work), $e^{p \log a}$ otherwise (NaN for negative bases, as in PyTorch)."""
+    f = a.f
+    if exponent != int(exponent):
+        return f.exp_map(f.mul_zip(f.log_map(a), _constant(a, exponent)))
+    result = f.add_zip(a.zeros(a.shape), _constant(a, 1.0))
+    base, n = a, abs(int(exponent))
+    while n:
+        if n & 1:
+            result = f.mul_zip(result, base)
+        n >>= 1
+        if n:
+            base = f.mul_zip(base, base)
+    return f.inv_map(result) if exponent < 0 else result
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        r"""$\sqrt a = e^{\log(a) / 2}$: 0 at 0 and NaN below, on every backend's primitives."""
+        out = _power(a, 0.5)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        """$\frac{d}{da}\\sqrt a = \frac{1}{2 \\sqrt a}$ (``inf`` at 0, as in PyTorch)."""
+        (out,) = ctx.saved_values
+        f = grad_output.f
+        return f.mul_zip(f.mul_zip(grad_output, _constant(out, 0.5)), f.inv_map(out))
+
+
+class Pow(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, exponent: float) -> Tensor:
+        """$a^p$ for a number ``p``."""
+        ctx.save_for_backward(a, exponent)
+        return _power(a, exponent)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        """$\frac{d}{da} a^p = p\\, a^{p - 1}$."""
+        a, exponent = ctx.saved_values
+        if exponent == 0:
+            return grad_output.zeros(a.shape)
+        f = grad_output.f
+        return f.mul_zip(grad_output, f.mul_zip(_power(a, exponent - 1), _constant(a, exponent)))
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        """$\tanh a = 2 \\sigma(2a) - 1$: never overflows (absolute error about 1e-16)."""
+        f = a.f
+        s = f.sigmoid_map(f.mul_zip(a, _constant(a, 2.0)))
+        out = f.add_zip(f.mul_zip(s, _constant(a, 2.0)), _constant(a, -1.0))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        """$\tanh' = 1 - \tanh^2$."""
+        (out,) = ctx.saved_values
+        f = grad_output.f
+        one_minus = f.add_zip(_constant(out, 1.0), f.neg_map(f.mul_zip(out, out)))
+        return f.mul_zip(grad_output, one_minus)
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        r"""$|a| = \mathrm{relu}(a) + \mathrm{relu}(-a)$ (exact)."""
+        ctx.save_for_backward(a)
+        f = a.f
+        return f.add_zip(f.relu_map(a), f.relu_map(f.neg_map(a)))
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        """The sign of ``a`` times the gradient; 0 at 0 (PyTorch's convention)."""
+        (a,) = ctx.saved_values
+        f = grad_output.f
+        zero = _constant(a, 0.0)
+        sign = f.add_zip(f.lt_zip(zero, a), f.neg_map(f.lt_zip(a, zero)))
+        return f.mul_zip(grad_output, sign)
+
+
+class Clamp(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, low: float | None, high: float | None) -> Tensor:
+        """``a`` limited to ``[low, high]`` (either bound may be missing)."""
+        ctx.save_for_backward(a, low, high)
+        f = a.f
+        out = a if low is None else f.max_zip(a, _constant(a, low))
+        if high is not None:
+            out = f.neg_map(f.max_zip(f.neg_map(out), _constant(a, -high)))
+        return f.id_map(out) if out is a else out
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        """The gradient passes where $low \\le a \\le high$ (bounds included, as PyTorch)."""
+        a, low, high = ctx.saved_values
+        f = grad_output.f
+        one = _constant(a, 1.0)
+        inside = grad_output
+        if low is not None:
+            below = f.lt_zip(a, _constant(a, low))
+            inside = f.mul_zip(inside, f.add_zip(one, f.neg_map(below)))
+        if high is not None:
+            above = f.lt_zip(_constant(a, high), a)
+            inside = f.mul_zip(inside, f.add_zip(one, f.neg_map(above)))
+        return inside
+
+
+class Floor(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        r"""The largest integer $\le a$ (rounded on the host with numpy)."""
+        return _host(a, np.floor)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        return grad_output.zeros(grad_output.shape)
+
+
+class Trunc(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        """``a`` rounded towards zero (rounded on the host with numpy)."""
+        return _host(a, np.trunc)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        return grad_output.zeros(grad_output.shape)
+
+
+def _host(a: Tensor, fn: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]) -> Tensor:
+    values = np.array(fn(a.to_numpy()), dtype=np.float64, order="C")
+    return a.make(values.ravel(), a.shape, backend=a.backend)
+
+
+class BroadcastTo(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, shape: tuple[int, ...]) -> Tensor:
+        """A view of ``a`` as ``shape`` without copying: broadcast dims get stride 0."""
+        ctx.save_for_backward(a.shape)
+        pad = len(shape) - a.dims
+        strides = [0] * pad + [
+            0 if n == 1 and m != 1 else s
+            for n, m, s in zip(a.shape, shape[pad:], a._tensor.strides, strict=True)
+        ]
+        return a.make(a._tensor._storage, shape, strides, backend=a.backend)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        """The engine sums the gradient back over the broadcast dims."""
+        return grad_output
 
 
 class Sum(Function):

@@ -21,6 +21,7 @@ from mt_operators.testing import OPS, OpInfo, floats_in
 
 from .backends import get_backend, installed_backends
 from .constructors import tensor
+from .indexing import cat, index, index_put, pad, where
 from .tensor import Tensor
 from .tensor_ops import TensorBackend
 
@@ -124,15 +125,19 @@ def tensors(
     lo: float = -10.0,
     hi: float = 10.0,
     permuted: bool | None = None,
+    away_from: Sequence[float] = (),
 ) -> st.SearchStrategy[Tensor]:
     """Tensors on ``backend``; with ``permuted`` (default: either) stored in another dim order,
-    so their strides are not row-major but their shape is ``shape``."""
+    so their strides are not row-major but their shape is ``shape``. Values within 1e-3 of a
+    point of ``away_from`` (an op's kinks) are moved 0.01 off it, so central differences hold."""
     shape_st = st.just(tuple(shape)) if isinstance(shape, Sequence) else (shape or shapes())
 
     @st.composite
     def make(draw: st.DrawFn) -> Tensor:
         s = draw(shape_st)
         values = draw(tensor_data(s, lo, hi))
+        for point in away_from:
+            values[np.abs(values - point) < 1e-3] = point + 0.01
         t = tensor(values, backend=backend)
         perm = draw(st.booleans()) if permuted is None else permuted
         if perm and len(s) > 1:
@@ -198,12 +203,14 @@ def assert_matches_torch(
 
 @dataclass(frozen=True)
 class TensorOpInfo:
-    """One tensor-level op (reduction, movement, matmul), declared once like `OpInfo`.
+    """One tensor-level op (reduction, movement, indexing, matmul, element-wise beyond `OPS`),
+    declared once like `OpInfo`.
 
-    ``cases`` draws the input shapes and the op's parameter (a dim, an order, a shape or
+    ``cases`` draws the input shapes and the op's parameter (a dim, an order, a shape, a key or
     ``None``); ``call(param, *tensors)`` runs it and ``reference(param, *arrays)`` is its numpy
     twin. ``function`` names the `Function` class it is built on; gradients of ops that are not
-    ``differentiable`` are 0.
+    ``differentiable`` are 0. Input values are drawn from ``domain`` and kept off the points
+    ``kinks(param)`` where the derivative jumps.
     """
 
     name: str
@@ -212,6 +219,27 @@ class TensorOpInfo:
     reference: Callable[..., npt.NDArray[np.float64]]
     cases: st.SearchStrategy[tuple[tuple[tuple[int, ...], ...], Any]]
     differentiable: bool = True
+    domain: tuple[float, float] = (-10.0, 10.0)
+    kinks: Callable[[Any], Sequence[float]] = lambda param: ()
+
+    def inputs(
+        self, backend: str | TensorBackend = "simple", max_size: int | None = None
+    ) -> st.SearchStrategy[tuple[list[Tensor], Any]]:
+        """Inputs on ``backend`` (each of at most ``max_size`` elements) and the parameter."""
+        cases = self.cases
+        if max_size is not None:
+            limit = max_size
+            cases = cases.filter(lambda c: all(int(np.prod(s)) <= limit for s in c[0]))
+
+        @st.composite
+        def draw_inputs(draw: st.DrawFn) -> tuple[list[Tensor], Any]:
+            in_shapes, param = draw(cases)
+            kinks = self.kinks(param)
+            return [
+                draw(tensors(s, backend, *self.domain, away_from=kinks)) for s in in_shapes
+            ], param
+
+        return draw_inputs()
 
 
 def _with_dim(shape: tuple[int, ...]) -> st.SearchStrategy[tuple[tuple[tuple[int, ...]], Any]]:
@@ -233,6 +261,108 @@ def _views(shape: tuple[int, ...]) -> st.SearchStrategy[tuple[tuple[tuple[int, .
     size = int(np.prod(shape))
     targets = st.one_of(st.just((size,)), st.permutations(shape).map(tuple))
     return targets.map(lambda t: ((shape,), t))
+
+
+def _unary(param: st.SearchStrategy[Any] | None = None) -> st.SearchStrategy[Any]:
+    return st.tuples(shapes(), st.none() if param is None else param).map(lambda sp: ((sp[0],), sp[1]))
+
+
+@st.composite
+def index_keys(draw: st.DrawFn, shape: tuple[int, ...], unique: bool = False) -> tuple[Any, ...]:
+    """A numpy-style key for ``shape``: per dim an int, a slice, an index list or nothing, with
+    ``None`` (new dims) and at most one index list (so numpy need not broadcast lists), or a
+    boolean mask over the leading dims. ``unique`` keeps index lists free of repeats."""
+    if shape and draw(st.integers(0, 4)) == 0:
+        lead = shape[: draw(st.integers(1, len(shape)))]
+        size = int(np.prod(lead))
+        mask = draw(st.lists(st.booleans(), min_size=size, max_size=size))
+        return (np.array(mask, dtype=np.bool_).reshape(lead),)
+    key: list[Any] = []
+    used_list = False
+    for n in shape[: draw(st.integers(0, len(shape)))]:
+        if draw(st.booleans()) and draw(st.booleans()):
+            key.append(None)
+        kind = draw(st.sampled_from(["int", "slice", "list"]))
+        if kind == "int":
+            key.append(draw(st.integers(-n, n - 1)))
+        elif kind == "list" and not used_list:
+            used_list = True
+            if unique:
+                key.append(
+                    draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True))
+                )
+            else:
+                key.append(draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=3)))
+        else:
+            start = draw(st.none() | st.integers(-n, n))
+            stop = draw(st.none() | st.integers(-n, n))
+            key.append(slice(start, stop, draw(st.none() | st.integers(1, 3))))
+    return tuple(key)
+
+
+@st.composite
+def _index_cases(draw: st.DrawFn) -> tuple[tuple[tuple[int, ...], ...], Any]:
+    shape = draw(shapes())
+    return (shape,), draw(index_keys(shape))
+
+
+@st.composite
+def _index_put_cases(draw: st.DrawFn) -> tuple[tuple[tuple[int, ...], ...], Any]:
+    shape = draw(shapes())
+    key = draw(index_keys(shape, unique=True))
+    return (shape, np.empty(shape)[key].shape), key
+
+
+def _put(key: Any, a: npt.NDArray[np.float64], v: npt.NDArray[np.float64]) -> Any:
+    out = a.copy()
+    out[key] = v.reshape(out[key].shape)
+    return out
+
+
+@st.composite
+def _cat_cases(draw: st.DrawFn) -> tuple[tuple[tuple[int, ...], ...], Any]:
+    shape = draw(shapes())
+    dim = draw(st.integers(0, len(shape) - 1))
+    sizes = draw(st.lists(st.integers(1, 3), min_size=1, max_size=3))
+    return tuple((*shape[:dim], n, *shape[dim + 1 :]) for n in sizes), dim
+
+
+@st.composite
+def _where_cases(draw: st.DrawFn) -> tuple[tuple[tuple[int, ...], ...], Any]:
+    a, b = draw(broadcastable_shapes())
+    out = np.broadcast_shapes(a, b)
+    mask = np.array(
+        draw(st.lists(st.booleans(), min_size=int(np.prod(out)), max_size=int(np.prod(out))))
+    )
+    return (a, b), mask.reshape(out)
+
+
+@st.composite
+def _broadcast_cases(draw: st.DrawFn) -> tuple[tuple[tuple[int, ...], ...], Any]:
+    a, b = draw(broadcastable_shapes())
+    return (draw(st.sampled_from([a, b])),), tuple(np.broadcast_shapes(a, b))
+
+
+def _pad_cases(shape: tuple[int, ...]) -> st.SearchStrategy[tuple[tuple[tuple[int, ...]], Any]]:
+    pair = st.tuples(st.integers(0, 2), st.integers(0, 2))
+    widths = st.lists(pair, min_size=len(shape), max_size=len(shape)).map(tuple)
+    return st.tuples(widths, floats_in(-5.0, 5.0)).map(lambda wv: ((shape,), wv))
+
+
+def _clamp_bounds() -> st.SearchStrategy[tuple[float | None, float | None]]:
+    low = st.none() | floats_in(-5.0, 0.0)
+    high = st.none() | floats_in(0.0, 5.0)
+    return st.tuples(low, high).filter(lambda b: b != (None, None))
+
+
+def _where_reference(
+    mask: npt.NDArray[np.bool_], a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    return np.asarray(np.where(mask, a, b), dtype=np.float64)
+
+
+INTEGERS = tuple(float(i) for i in range(-10, 11))
+"""Where rounding jumps (inside the default domain)."""
 
 
 TENSOR_OPS: tuple[TensorOpInfo, ...] = (
@@ -293,6 +423,96 @@ TENSOR_OPS: tuple[TensorOpInfo, ...] = (
         lambda _, a, b: a @ b,
         lambda _, a, b: np.matmul(a, b),
         matmul_shapes().map(lambda ab: (ab, None)),
+    ),
+    TensorOpInfo(
+        "sqrt", "Sqrt", lambda _, a: a.sqrt(), lambda _, a: np.sqrt(a), _unary(), domain=(0.1, 10.0)
+    ),
+    TensorOpInfo(
+        "tanh", "Tanh", lambda _, a: a.tanh(), lambda _, a: np.tanh(a), _unary(), domain=(-5.0, 5.0)
+    ),
+    TensorOpInfo(
+        "abs", "Abs", lambda _, a: a.abs(), lambda _, a: np.abs(a), _unary(), kinks=lambda _: (0.0,)
+    ),
+    TensorOpInfo(
+        "pow_int",
+        "Pow",
+        lambda p, a: a**p,
+        lambda p, a: np.power(a, float(p)),
+        _unary(st.sampled_from([0, 1, 2, 3, -1, -2])),
+        domain=(-3.0, 3.0),
+        kinks=lambda p: (0.0,) if p < 0 else (),
+    ),
+    TensorOpInfo(
+        "pow_real",
+        "Pow",
+        lambda p, a: a**p,
+        lambda p, a: np.power(a, p),
+        _unary(st.sampled_from([0.5, 1.5, -0.5, 2.5])),
+        domain=(0.1, 10.0),
+    ),
+    TensorOpInfo(
+        "clamp",
+        "Clamp",
+        lambda b, a: a.clamp(*b),
+        lambda b, a: np.clip(a, *b),
+        _unary(_clamp_bounds()),
+        kinks=lambda b: tuple(x for x in b if x is not None),
+    ),
+    TensorOpInfo(
+        "floor",
+        "Floor",
+        lambda _, a: a.floor(),
+        lambda _, a: np.floor(a),
+        _unary(),
+        differentiable=False,
+        kinks=lambda _: INTEGERS,
+    ),
+    TensorOpInfo(
+        "trunc",
+        "Trunc",
+        lambda _, a: a.trunc(),
+        lambda _, a: np.trunc(a),
+        _unary(),
+        differentiable=False,
+        kinks=lambda _: INTEGERS,
+    ),
+    TensorOpInfo(
+        "broadcast_to",
+        "BroadcastTo",
+        lambda shape, a: a.broadcast_to(*shape),
+        lambda shape, a: np.broadcast_to(a, shape),
+        _broadcast_cases(),
+    ),
+    TensorOpInfo(
+        "index", "Index", lambda key, a: index(a, key), lambda key, a: a[key], _index_cases()
+    ),
+    TensorOpInfo(
+        "index_put",
+        "IndexPut",
+        lambda key, a, v: index_put(a, key, v),
+        _put,
+        _index_put_cases(),
+    ),
+    TensorOpInfo(
+        "cat",
+        "Cat",
+        lambda dim, *ts: cat(ts, dim),
+        lambda dim, *arrays: np.concatenate(arrays, axis=dim),
+        _cat_cases(),
+    ),
+    TensorOpInfo(
+        "where",
+        "Where",
+        lambda mask, a, b: where(mask, a, b),
+        _where_reference,
+        _where_cases(),
+    ),
+    TensorOpInfo(
+        "pad",
+        "Pad",
+        lambda wv, a: pad(a, wv[0], wv[1]),
+        lambda wv, a: np.pad(a, wv[0], constant_values=wv[1]),
+        shapes().flatmap(_pad_cases),
     ),
 )
 """Every tensor-level differentiable op, in one table (the element-wise ones are `OPS`)."""
