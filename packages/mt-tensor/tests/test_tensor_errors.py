@@ -100,7 +100,12 @@ CASES = [
         ("(2,)", "(4,)"),
     ),
     Bad("index key out of range", lambda b: index(_t(b), (0, 5)), IndexingError, ("5", "(2, 3)")),
-    Bad("index float key", lambda b: index(_t(b), 1.5), IndexingError, ("float", "(2, 3)")),
+    Bad(
+        "index float key",
+        lambda b: index(_t(b), 1.5),  # type: ignore[arg-type]  # a float key is the bad input
+        IndexingError,
+        ("float", "(2, 3)"),
+    ),
     Bad(
         "index list of floats",
         lambda b: index(_t(b), [0.5]),

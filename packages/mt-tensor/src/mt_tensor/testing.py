@@ -264,7 +264,9 @@ def _views(shape: tuple[int, ...]) -> st.SearchStrategy[tuple[tuple[tuple[int, .
 
 
 def _unary(param: st.SearchStrategy[Any] | None = None) -> st.SearchStrategy[Any]:
-    return st.tuples(shapes(), st.none() if param is None else param).map(lambda sp: ((sp[0],), sp[1]))
+    return st.tuples(shapes(), st.none() if param is None else param).map(
+        lambda sp: ((sp[0],), sp[1])
+    )
 
 
 @st.composite
