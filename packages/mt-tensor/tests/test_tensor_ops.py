@@ -120,6 +120,22 @@ def test_movement_matches_numpy(backend: str, data: st.DataObject) -> None:
     assert_tensors_close(a.contiguous().view(-1), values.ravel(), "view(-1)")
 
 
+# User functions for the generic path, defined once: a compiling backend ("fast") builds kernels
+# per function object, so a fresh lambda in every hypothesis example would compile every time.
+
+
+def _square_plus_one(x: float) -> float:
+    return x * x + 1.0
+
+
+def _minus_twice(x: float, y: float) -> float:
+    return x - 2.0 * y
+
+
+def _add_square(acc: float, x: float) -> float:
+    return acc + x * x
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @given(data=st.data())
 def test_primitives_accept_any_float_function(backend: str, data: st.DataObject) -> None:
@@ -129,10 +145,10 @@ def test_primitives_accept_any_float_function(backend: str, data: st.DataObject)
     b = data.draw(tensors(shape_b, backend=backend))
     ops = a.backend.ops
     va, vb = a.to_numpy(), b.to_numpy()
-    assert_tensors_close(ops.map(lambda x: x * x + 1.0)(a), va * va + 1.0, "map")
-    assert_tensors_close(ops.zip(lambda x, y: x - 2.0 * y)(a, b), va - 2.0 * vb, "zip")
+    assert_tensors_close(ops.map(_square_plus_one)(a), va * va + 1.0, "map")
+    assert_tensors_close(ops.zip(_minus_twice)(a, b), va - 2.0 * vb, "zip")
     dim = data.draw(st.integers(0, a.dims - 1))
-    reduce = ops.reduce(lambda acc, x: acc + x * x, 0.0)
+    reduce = ops.reduce(_add_square, 0.0)
     assert_tensors_close(reduce(a, dim), (va * va).sum(dim, keepdims=True), "reduce")
     out = a.zeros(np.broadcast_shapes(shape_a, shape_b))
     a.backend.id_map(a, out)
