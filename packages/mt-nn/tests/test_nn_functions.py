@@ -306,3 +306,25 @@ def test_functions_match_torch(
         ours=ours,
         backend="numpy",
     )
+
+
+# Min and the index of the max/min (the torch face's ``max(dim)``/``argmax``).
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@given(data=st.data())
+def test_min_and_arg_indices_match_numpy(backend: str, data: st.DataObject) -> None:
+    shape = data.draw(shapes(1, 3))
+    dim = data.draw(st.integers(0, len(shape) - 1))
+    x = data.draw(distinct_tensors(shape, backend))
+    a = x.to_numpy()
+    assert_tensors_close(mt_nn.min(x, dim), a.min(axis=dim, keepdims=True), "min")
+    assert_tensors_close(mt_nn.argmax_indices(x, dim), a.argmax(dim, keepdims=True), "argmax")
+    assert_tensors_close(mt_nn.argmin_indices(x, dim), a.argmin(dim, keepdims=True), "argmin")
+    grad_check(lambda t: mt_nn.min(t, dim), x)
+
+
+def test_arg_indices_take_the_first_of_ties() -> None:
+    x = tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
+    assert mt_nn.argmax_indices(x, 1).to_numpy().ravel().tolist() == [1.0, 0.0]
+    assert mt_nn.argmin_indices(x, 0).to_numpy().ravel().tolist() == [0.0, 1.0, 1.0]

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mt_autodiff import Scalar
-from mt_nn import SGD, Adam, Optimizer
+from mt_nn import SGD, Adam, AdamW, Optimizer, StepLR
 from mt_operators import Parameter
 from mt_tensor import Tensor, tensor
 from mt_tensor.testing import assert_tensors_close, tensor_data
@@ -172,3 +172,137 @@ def test_non_tensor_parameter_is_a_type_error() -> None:
     opt = SGD([Parameter("weights", name="w")], lr=0.1)
     with pytest.raises(TypeError, match="'w'"):
         opt.step()
+
+
+def sgd_full_reference(
+    p: Array, target: Array, lr: float, momentum: float, dampening: float, nesterov: bool
+) -> Array:
+    """``torch.optim.SGD`` with dampening and Nesterov, as in its documentation."""
+    buf = None
+    for _ in range(STEPS):
+        g = loss_grad(p, target)
+        buf = g if buf is None else momentum * buf + (1 - dampening) * g
+        g = g + momentum * buf if nesterov else buf
+        p = p - lr * g
+    return p
+
+
+def adamw_reference(
+    p: Array, target: Array, lr: float, betas: tuple[float, float], eps: float, wd: float
+) -> Array:
+    """``torch.optim.AdamW``: the weights decay directly, then the Adam step."""
+    m, v = np.zeros_like(p), np.zeros_like(p)
+    for t in range(1, STEPS + 1):
+        g = loss_grad(p, target)
+        p = p * (1 - lr * wd)
+        m = betas[0] * m + (1 - betas[0]) * g
+        v = betas[1] * v + (1 - betas[1]) * g * g
+        p = p - lr * (m / (1 - betas[0] ** t)) / (np.sqrt(v / (1 - betas[1] ** t)) + eps)
+    return p
+
+
+@given(
+    start=tensor_data(SHAPE, -2, 2),
+    target=tensor_data(SHAPE, -2, 2),
+    lr=st.sampled_from([1e-3, 0.01, 0.1]),
+    momentum=st.sampled_from([0.5, 0.9]),
+    variant=st.sampled_from([(0.0, True), (0.3, False), (0.0, False)]),
+)
+def test_sgd_dampening_and_nesterov_match_recorded_rule(
+    start: Array, target: Array, lr: float, momentum: float, variant: tuple[float, bool]
+) -> None:
+    dampening, nesterov = variant
+    ours = run_ours(
+        lambda ps: SGD(ps, lr, momentum, dampening=dampening, nesterov=nesterov), start, target
+    )
+    expected = sgd_full_reference(start, target, lr, momentum, dampening, nesterov)
+    assert_tensors_close(ours, expected, "SGD", rtol=1e-6, atol=1e-6)
+
+
+@given(start=tensor_data(SHAPE, -2, 2), target=tensor_data(SHAPE, -2, 2), h=hyper)
+def test_adamw_matches_recorded_rule(start: Array, target: Array, h: dict[str, Any]) -> None:
+    wd = h["weight_decay"] * 10
+    ours = run_ours(lambda ps: AdamW(ps, h["lr"], h["betas"], h["eps"], wd), start, target)
+    expected = adamw_reference(start, target, h["lr"], h["betas"], h["eps"], wd)
+    assert_tensors_close(ours, expected, "AdamW", rtol=1e-6, atol=1e-6)
+
+
+@given(start=tensor_data(SHAPE, -2, 2), target=tensor_data(SHAPE, -2, 2))
+def test_nesterov_and_adamw_match_torch(start: Array, target: Array) -> None:
+    torch = pytest.importorskip("torch")
+    pairs: list[tuple[Callable[[list[Parameter]], Optimizer], Callable[[list[Any]], Any]]] = [
+        (
+            lambda ps: SGD(ps, 0.05, 0.9, weight_decay=0.01, nesterov=True),
+            lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01, nesterov=True),
+        ),
+        (
+            lambda ps: AdamW(ps, 0.05, weight_decay=0.1),
+            lambda ps: torch.optim.AdamW(ps, lr=0.05, weight_decay=0.1),
+        ),
+    ]
+    for ours_make, theirs_make in pairs:
+        p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+        t = torch.tensor(target, dtype=torch.float64)
+        opt = theirs_make([p])
+        for _ in range(STEPS):
+            opt.zero_grad()
+            ((p - t) ** 2 + p**3 * 0.1).sum().backward()
+            opt.step()
+        ours = run_ours(ours_make, start, target)
+        assert_tensors_close(ours, p.detach().numpy(), type(opt).__name__, rtol=1e-6, atol=1e-6)
+
+
+def test_parameter_groups_keep_their_own_learning_rate() -> None:
+    a = Parameter(tensor([1.0], backend="numpy"))
+    b = Parameter(tensor([1.0], backend="numpy"))
+    groups: list[dict[str, Any]] = [{"params": [a]}, {"params": [b], "lr": 0.5}]
+    opt = SGD(groups, lr=0.1)
+    ((a.value + b.value) * 2.0).sum().backward()
+    opt.step()
+    assert a.value.to_numpy().tolist() == pytest.approx([1.0 - 0.1 * 2.0])
+    assert b.value.to_numpy().tolist() == pytest.approx([1.0 - 0.5 * 2.0])
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.5]
+
+
+def test_a_changed_group_learning_rate_is_used() -> None:
+    p = Parameter(tensor([1.0], backend="numpy"))
+    opt = SGD([p], lr=0.1)
+    opt.param_groups[0]["lr"] = 0.0
+    (p.value * 3.0).sum().backward()
+    opt.step()
+    assert p.value.to_numpy().tolist() == [1.0]
+
+
+def test_step_lr_follows_torch() -> None:
+    p = Parameter(tensor([1.0], backend="numpy"))
+    opt = SGD([p], lr=0.1)
+    schedule = StepLR(opt, step_size=3, gamma=0.5)
+    ours = []
+    for _ in range(8):
+        ours.append(schedule.get_last_lr()[0])
+        schedule.step()
+    expected = [0.1 * 0.5 ** (epoch // 3) for epoch in range(8)]
+    assert ours == pytest.approx(expected)
+
+
+def test_zero_grad_can_keep_zero_tensors() -> None:
+    p = Parameter(tensor([1.0, 2.0], backend="numpy"))
+    opt = SGD([p], lr=0.1)
+    (p.value * 3.0).sum().backward()
+    opt.zero_grad(set_to_none=False)
+    assert p.value.grad is not None and p.value.grad.to_numpy().tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: SGD(ps, lr=0.1, nesterov=True),
+        lambda ps: SGD(ps, lr=0.1, momentum=0.9, dampening=0.1, nesterov=True),
+        lambda ps: SGD([], lr=0.1),
+        lambda ps: SGD([{"params": ps, "moment": 0.9}], lr=0.1),
+        lambda ps: StepLR(SGD(ps, lr=0.1), step_size=0),
+    ],
+)
+def test_bad_settings_raise(make: Callable[[list[Parameter]], Any]) -> None:
+    with pytest.raises(ValueError, match=r"Nesterov|empty|moment|step_size"):
+        make([Parameter(tensor([1.0]))])

@@ -29,22 +29,26 @@ from .models import MLP, LeNet
 from .nn import (
     Max,
     argmax,
+    argmax_indices,
+    argmin_indices,
     avgpool2d,
     dropout,
     logsoftmax,
     manual_seed,
     max,
     maxpool2d,
+    min,
     softmax,
     tile,
 )
-from .optim import SGD, Adam, Optimizer
+from .optim import SGD, Adam, AdamW, Optimizer, StepLR
 from .train import History, accuracy, fit, predict_proba
 
 __all__ = [
     "MLP",
     "SGD",
     "Adam",
+    "AdamW",
     "AvgPool2d",
     "Conv1d",
     "Conv2d",
@@ -63,9 +67,12 @@ __all__ = [
     "ReLU",
     "Sequential",
     "Sigmoid",
+    "StepLR",
     "__version__",
     "accuracy",
     "argmax",
+    "argmax_indices",
+    "argmin_indices",
     "avgpool2d",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
@@ -81,6 +88,7 @@ __all__ = [
     "manual_seed",
     "max",
     "maxpool2d",
+    "min",
     "models",
     "mse_loss",
     "nll_loss",

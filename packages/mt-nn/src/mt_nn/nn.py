@@ -88,6 +88,26 @@ def argmax(x: Tensor, dim: int) -> Tensor:
     return c == c.f.max_reduce(c, check_dim(dim, c.dims, c.shape))
 
 
+def min(x: Tensor, dim: int) -> Tensor:  # noqa: A001 (PyTorch's name)
+    """Min along ``dim`` (kept, size 1): $-\\max(-x)$, so the gradient flows to the arg-min."""
+    return -max(-x, dim)
+
+
+def argmax_indices(x: Tensor, dim: int) -> Tensor:
+    """The index of the max along ``dim`` (kept, size 1), the first on ties, as numpy and
+    PyTorch choose; a constant (no gradient). Found with numpy on the host."""
+    d = check_dim(dim, x.dims, x.shape)
+    found = np.argmax(x.to_numpy(), axis=d, keepdims=True).astype(np.float64)
+    return Tensor.make(found.ravel(), found.shape, backend=x.backend)
+
+
+def argmin_indices(x: Tensor, dim: int) -> Tensor:
+    """The index of the min along ``dim`` (kept, size 1), the first on ties; no gradient."""
+    d = check_dim(dim, x.dims, x.shape)
+    found = np.argmin(x.to_numpy(), axis=d, keepdims=True).astype(np.float64)
+    return Tensor.make(found.ravel(), found.shape, backend=x.backend)
+
+
 def _shifted(x: Tensor, dim: int) -> Tensor:
     """``x`` minus its max along ``dim`` (a constant): every exponent is then <= 0."""
     c = x.detach()

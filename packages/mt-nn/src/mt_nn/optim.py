@@ -1,13 +1,16 @@
-"""Optimizers with PyTorch's update rules: `SGD` (momentum, weight decay) and `Adam`.
+"""Optimizers with PyTorch's update rules: `SGD` (momentum, dampening, Nesterov, weight decay),
+`Adam` and `AdamW`, with PyTorch's parameter groups; and the `StepLR` schedule.
 
 Parameters are stage 0's `Parameter` objects whose values are Tensors (or stage 1 Scalars).
-The update arithmetic runs in float64 numpy on the host, then each parameter gets a new leaf
-value on its own backend; a parameter with no gradient is skipped, as in PyTorch.
+Each group is a dict holding ``"params"`` and its hyperparameters (``"lr"``, ...), which a user
+or a schedule may change between steps. The update arithmetic runs in float64 numpy on the host,
+then each parameter gets a new leaf value on its own backend; a parameter with no gradient is
+skipped, as in PyTorch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -17,6 +20,8 @@ from mt_operators import Parameter
 from mt_tensor import Tensor
 
 Array = npt.NDArray[np.float64]
+Group = dict[str, Any]
+"""One parameter group: ``"params"`` (a list of `Parameter`) and its hyperparameters."""
 
 
 def _is_scalar(v: Any) -> bool:
@@ -53,90 +58,201 @@ def _write(p: Parameter, values: Array) -> None:
 
 
 class Optimizer:
-    """Holds the parameters and per-parameter state; subclasses define `_update`."""
+    """Parameter groups and per-parameter state; subclasses define `_update` and `_validate`.
 
-    def __init__(self, params: Iterable[Parameter], lr: float) -> None:
-        self.parameters = list(params)
-        if lr < 0:
-            raise ValueError(f"learning rate lr must be >= 0, got {lr}")
-        self.lr = lr
+    ``params`` is an iterable of `Parameter`, or of dicts ``{"params": [...], "lr": ...}`` whose
+    missing hyperparameters come from the optimizer's defaults (PyTorch's parameter groups).
+    """
+
+    def __init__(self, params: Iterable[Parameter] | Iterable[Mapping[str, Any]], **defaults: Any):
+        self.defaults = defaults
+        self.param_groups: list[Group] = []
         self.state: dict[int, dict[str, Any]] = {}
+        given = list(params)
+        if not given:
+            raise ValueError("optimizer got an empty parameter list")
+        groups = given if isinstance(given[0], Mapping) else [{"params": given}]
+        for group in groups:
+            self.add_param_group(group)  # type: ignore[arg-type]  # a Mapping, checked above
 
-    def zero_grad(self) -> None:
-        """Forget every parameter's gradient."""
+    def add_param_group(self, group: Mapping[str, Any]) -> None:
+        """Add a group; its hyperparameters default to the optimizer's."""
+        if "params" not in group:
+            raise ValueError(f"a parameter group needs 'params', got keys {sorted(group)}")
+        unknown = set(group) - set(self.defaults) - {"params"}
+        if unknown:
+            raise ValueError(f"unknown hyperparameters {sorted(unknown)} for {type(self).__name__}")
+        full: Group = {**self.defaults, **group, "params": list(group["params"])}
+        self._validate(full)
+        self.param_groups.append(full)
+
+    def _validate(self, group: Group) -> None:
+        if group["lr"] < 0:
+            raise ValueError(f"learning rate lr must be >= 0, got {group['lr']}")
+
+    @property
+    def parameters(self) -> list[Parameter]:
+        """Every parameter, group after group."""
+        return [p for group in self.param_groups for p in group["params"]]
+
+    @property
+    def lr(self) -> float:
+        """The first group's learning rate."""
+        lr: float = self.param_groups[0]["lr"]
+        return lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        for group in self.param_groups:
+            group["lr"] = value
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient (or set it to zeros, ``set_to_none=False``)."""
         for p in self.parameters:
-            if isinstance(p.value, Tensor):
-                p.value.zero_grad_()
-            elif _is_scalar(p.value):
-                p.value.derivative = None
+            v = p.value
+            if isinstance(v, Tensor):
+                v.grad = None if set_to_none or v.grad is None else v.grad.zeros(v.shape)
+            elif _is_scalar(v):
+                v.derivative = None if set_to_none else 0.0
 
     def step(self) -> None:
         """Update every parameter that has a gradient."""
-        for i, p in enumerate(self.parameters):
-            grad = _grad(p)
-            if grad is None:
-                continue
-            _write(p, self._update(_value(p), grad, self.state.setdefault(i, {})))
+        for group in self.param_groups:
+            for p in group["params"]:
+                grad = _grad(p)
+                if grad is None:
+                    continue
+                state = self.state.setdefault(id(p), {})
+                _write(p, self._update(_value(p), grad, state, group))
 
-    def _update(self, value: Array, grad: Array, state: dict[str, Any]) -> Array:
+    def _update(self, value: Array, grad: Array, state: dict[str, Any], group: Group) -> Array:
         raise NotImplementedError
 
 
 class SGD(Optimizer):
-    """$g \\mathrel{+}= \\lambda p$, $b \\leftarrow \\mu b + g$ (momentum), then
-    $p \\leftarrow p - \\eta b$."""
+    """$g = \\nabla + \\lambda p$; with momentum $b \\leftarrow \\mu b + (1 - \\tau) g$ and
+    $g \\leftarrow b$ (or $g + \\mu b$ with Nesterov); then $p \\leftarrow p - \\eta g$."""
 
     def __init__(
         self,
-        params: Iterable[Parameter],
+        params: Iterable[Parameter] | Iterable[Mapping[str, Any]],
         lr: float = 1.0,
         momentum: float = 0.0,
         weight_decay: float = 0.0,
+        dampening: float = 0.0,
+        nesterov: bool = False,
     ) -> None:
-        super().__init__(params, lr)
-        if momentum < 0 or weight_decay < 0:
-            raise ValueError(f"momentum {momentum} and weight_decay {weight_decay} must be >= 0")
-        self.momentum = momentum
-        self.weight_decay = weight_decay
+        super().__init__(
+            params,
+            lr=lr,
+            momentum=momentum,
+            weight_decay=weight_decay,
+            dampening=dampening,
+            nesterov=nesterov,
+        )
 
-    def _update(self, value: Array, grad: Array, state: dict[str, Any]) -> Array:
-        g = grad + self.weight_decay * value
-        if self.momentum:
+    def _validate(self, group: Group) -> None:
+        super()._validate(group)
+        if group["momentum"] < 0 or group["weight_decay"] < 0:
+            raise ValueError(
+                f"momentum {group['momentum']} and weight_decay {group['weight_decay']} "
+                "must be >= 0"
+            )
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(
+                f"Nesterov momentum needs momentum > 0 and dampening 0, got momentum "
+                f"{group['momentum']}, dampening {group['dampening']}"
+            )
+
+    def _update(self, value: Array, grad: Array, state: dict[str, Any], group: Group) -> Array:
+        g = grad + group["weight_decay"] * value
+        momentum = group["momentum"]
+        if momentum:
             buf = state.get("momentum_buffer")
-            g = g.copy() if buf is None else self.momentum * buf + g
-            state["momentum_buffer"] = g
-        return value - self.lr * g
+            buf = g.copy() if buf is None else momentum * buf + (1 - group["dampening"]) * g
+            state["momentum_buffer"] = buf
+            g = g + momentum * buf if group["nesterov"] else buf
+        return np.asarray(value - group["lr"] * g, dtype=np.float64)
 
 
 class Adam(Optimizer):
     """Adam with bias-corrected moments, in PyTorch's arithmetic:
     $p \\leftarrow p - \\frac{\\eta}{1 - \\beta_1^t}
-    \\frac{m}{\\sqrt{v / (1 - \\beta_2^t)} + \\epsilon}$."""
+    \\frac{m}{\\sqrt{v / (1 - \\beta_2^t)} + \\epsilon}$, weight decay added to the gradient."""
+
+    decoupled = False
+    """AdamW's rule: decay the weights directly instead of adding to the gradient."""
 
     def __init__(
         self,
-        params: Iterable[Parameter],
+        params: Iterable[Parameter] | Iterable[Mapping[str, Any]],
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        super().__init__(params, lr)
-        if not all(0.0 <= b < 1.0 for b in betas) or eps < 0 or weight_decay < 0:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+    def _validate(self, group: Group) -> None:
+        super()._validate(group)
+        betas, eps, wd = group["betas"], group["eps"], group["weight_decay"]
+        if not all(0.0 <= b < 1.0 for b in betas) or eps < 0 or wd < 0:
             raise ValueError(
                 f"need betas in [0, 1), eps >= 0, weight_decay >= 0; got betas={betas}, "
-                f"eps={eps}, weight_decay={weight_decay}"
+                f"eps={eps}, weight_decay={wd}"
             )
-        self.betas = betas
-        self.eps = eps
-        self.weight_decay = weight_decay
 
-    def _update(self, value: Array, grad: Array, state: dict[str, Any]) -> Array:
-        b1, b2 = self.betas
-        g = grad + self.weight_decay * value
+    def _update(self, value: Array, grad: Array, state: dict[str, Any], group: Group) -> Array:
+        (b1, b2), lr, wd = group["betas"], group["lr"], group["weight_decay"]
+        if self.decoupled:
+            value = value * (1 - lr * wd)
+            g = grad
+        else:
+            g = grad + wd * value
         t = state.get("step", 0) + 1
         m = b1 * state.get("exp_avg", 0.0) + (1 - b1) * g
         v = b2 * state.get("exp_avg_sq", 0.0) + (1 - b2) * g * g
         state.update(step=t, exp_avg=m, exp_avg_sq=v)
-        denom = np.sqrt(v) / np.sqrt(1 - b2**t) + self.eps
-        return np.asarray(value - (self.lr / (1 - b1**t)) * m / denom, dtype=np.float64)
+        denom = np.sqrt(v) / np.sqrt(1 - b2**t) + group["eps"]
+        return np.asarray(value - (lr / (1 - b1**t)) * m / denom, dtype=np.float64)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), PyTorch's ``AdamW``:
+    $p \\leftarrow p (1 - \\eta \\lambda)$ before the Adam step."""
+
+    decoupled = True
+
+    def __init__(
+        self,
+        params: Iterable[Parameter] | Iterable[Mapping[str, Any]],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+
+class StepLR:
+    """Multiply every group's learning rate by ``gamma`` once every ``step_size`` calls of
+    `step` (one call per epoch), as PyTorch's ``lr_scheduler.StepLR``."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
+            raise ValueError(f"step_size must be a positive int, got {step_size!r}")
+        self.optimizer = optimizer
+        self.step_size = step_size
+        self.gamma = gamma
+        self.last_epoch = 0
+
+    def step(self) -> None:
+        """End an epoch: decay the learning rates when a multiple of ``step_size`` is reached."""
+        self.last_epoch += 1
+        if self.last_epoch % self.step_size == 0:
+            for group in self.optimizer.param_groups:
+                group["lr"] *= self.gamma
+
+    def get_last_lr(self) -> list[float]:
+        """Each group's current learning rate."""
+        return [float(group["lr"]) for group in self.optimizer.param_groups]
