@@ -18,30 +18,8 @@ from typing import Any
 import numpy as np
 
 from . import checkpoint, plots
-from .cli import CommandError, writable_dir
+from .cli import DIGITS, CommandError, defaults_for, writable_dir
 from .plots import FloatArray
-
-DIGITS = "digits"
-
-
-@dataclass(frozen=True)
-class Defaults:
-    """Settings a bare command uses for one kind of run."""
-
-    hidden: int
-    epochs: int
-    lr: float
-    batch: int
-    samples: int | None
-
-
-DEFAULTS: dict[tuple[str, str], Defaults] = {
-    ("digits", "cnn"): Defaults(hidden=8, epochs=6, lr=0.01, batch=32, samples=None),
-    ("digits", "mlp"): Defaults(hidden=64, epochs=15, lr=0.01, batch=32, samples=None),
-    ("points", "mlp"): Defaults(hidden=20, epochs=60, lr=0.05, batch=16, samples=200),
-    ("points", "scalar"): Defaults(hidden=4, epochs=100, lr=0.5, batch=1, samples=50),
-}
-"""Keyed by (``digits`` or ``points``, model or ``scalar``)."""
 
 
 @dataclass(frozen=True)
@@ -79,11 +57,7 @@ class TrainConfig:
             raise CommandError(
                 f"--model cnn needs images (--dataset digits), not {args.dataset!r}", 2
             )
-        key = (
-            "digits" if args.dataset == DIGITS else "points",
-            "scalar" if args.backend == "scalar" else model,
-        )
-        d = DEFAULTS[key]
+        d = defaults_for(args.dataset, model, args.backend)
         out = args.out
         if out is None:
             stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
