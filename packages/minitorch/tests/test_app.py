@@ -61,6 +61,16 @@ def test_page_runs_and_shows_its_widgets(slug: str) -> None:
         assert found.get(kind, 0) >= n, (kind, found)
 
 
+def test_backends_page_times_every_usable_backend_but_the_cuda_simulator() -> None:
+    from minitorch.app.module3 import simulated
+
+    at = open_page("backends")
+    chosen, options = at.multiselect[0].value, at.multiselect[0].options
+    assert {"simple", "numpy"} <= set(chosen) <= set(options)
+    assert all(not simulated(name) for name in chosen)
+    assert list(at.table[0].value.columns) == ["operation", *chosen]
+
+
 def test_scalar_training_page_trains_when_pressed() -> None:
     at = open_page("scalar-training")
     at.number_input[0].set_value(20)

@@ -17,6 +17,12 @@ OPS: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
 }
 
 
+SIMULATED = (
+    "`cuda` runs in numba's CUDA simulator here (NUMBA_ENABLE_CUDASIM=1), one Python call per "
+    "GPU thread: it can be chosen, but it is very slow and its times say nothing about a GPU."
+)
+
+
 def usable_backends() -> dict[str, str]:
     """Each installed backend: ``""`` if it can run here, else why not."""
     found = {}
@@ -27,6 +33,15 @@ def usable_backends() -> dict[str, str]:
         except Exception as e:
             found[name] = str(e)
     return found
+
+
+def simulated(name: str) -> bool:
+    """True for ``cuda`` when numba runs its kernels in the CUDA simulator, not on a GPU."""
+    if name != "cuda":
+        return False
+    from mt_cuda import cuda_kernels
+
+    return cuda_kernels.SIMULATOR
 
 
 @st.cache_data(show_spinner="timing the backends…")
@@ -62,8 +77,11 @@ def backends_page() -> None:
         if why:
             st.caption(f"`{name}` is not usable here: {why}")
     usable = [name for name, why in found.items() if not why]
+    if any(simulated(name) for name in usable):
+        st.caption(SIMULATED)
     c1, c2, c3 = st.columns([2, 2, 1])
-    chosen = c1.multiselect("backends", usable, default=usable)
+    default = [name for name in usable if not simulated(name)]
+    chosen = c1.multiselect("backends", usable, default=default)
     ops = c2.multiselect("operations", list(OPS), default=list(OPS))
     n = c3.select_slider("n", [8, 16, 32, 64, 128, 256], value=32)
     if "simple" in chosen and n > 64:
