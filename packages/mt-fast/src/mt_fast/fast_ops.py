@@ -30,7 +30,7 @@ from mt_tensor.tensor_ops import (
 
 from . import kernels
 from .kernels import Kernels
-from .matmul import ROWS, matmul_parallel, matmul_serial
+from .matmul import matmul_parallel, matmul_serial
 
 if TYPE_CHECKING:
     from mt_tensor import Tensor
@@ -164,22 +164,14 @@ class FastOps:
 
     @staticmethod
     def matrix_multiply(a: Tensor, b: Tensor) -> Tensor:
-        """Batched ``a @ b`` with broadcast batch dims; ``b`` packed when its rows are strided."""
+        """Batched ``a @ b`` with broadcast batch dims, any strides (see `mt_fast.matmul`)."""
         shape = matmul_shape(a, b)
         out = _empty(a, shape, fill=0.0)
-        n, m, p = a.shape[-2], a.shape[-1], b.shape[-1]
-        if out.size == 0 or m == 0:
+        if out.size == 0 or a.shape[-1] == 0:
             return out
-        if p > 1 and b._tensor.strides[-1] != 1:
-            b = FastTensorBackend.id_map(b)
-        tasks = out.size // (n * p) * ((n + ROWS - 1) // ROWS)
-        kernel = matmul_serial if out.size * m < MATMUL_PARALLEL_MIN else matmul_parallel
-        a_storage, a_shape, a_strides = a.tuple()
-        b_storage, b_shape, b_strides = b.tuple()
-        storage, out_shape, _ = out.tuple()
-        kernel(
-            storage, out_shape, a_storage, a_shape, a_strides, b_storage, b_shape, b_strides, tasks
-        )
+        work = out.size * a.shape[-1]
+        kernel = matmul_serial if work < MATMUL_PARALLEL_MIN else matmul_parallel
+        kernel(out._tensor._storage, out._tensor._shape, *a.tuple(), *b.tuple())
         return out
 
 
