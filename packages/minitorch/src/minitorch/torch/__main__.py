@@ -1,0 +1,22 @@
+"""``python -m minitorch.torch SCRIPT [ARGS...]``: run a PyTorch script, unchanged, on MiniTorch."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+
+from . import install_as_torch
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help"):
+        print("usage: python -m minitorch.torch SCRIPT [ARGS...]")
+        raise SystemExit(0 if args else 2)
+    install_as_torch()
+    sys.argv = args
+    runpy.run_path(args[0], run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()

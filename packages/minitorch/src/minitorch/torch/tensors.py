@@ -1,0 +1,1057 @@
+"""`Tensor` with PyTorch's face: a thin wrapper over a stage tensor (`mt_tensor.Tensor`).
+
+The wrapper adds what PyTorch code expects and the stages leave to the user: a dtype
+(`minitorch.torch.dtypes`), a device, reductions that drop the reduced dim unless
+``keepdim=True``, ``size()`` as a method, in-place methods, indexing with slices and tensors.
+Every value is computed by the stages (mt-tensor's ops, mt-nn's max and softmax), so the
+gradient is theirs too; the wrapper only chooses which stage function to call and relabels the
+result. In-place methods write into the tensor's storage when no gradient is recorded (so
+``.data`` and ``.grad`` aliases see the change, as in PyTorch) and otherwise record a new node.
+"""
+
+from __future__ import annotations
+
+import builtins
+import numbers
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple, TypeAlias, cast
+
+import numpy as np
+import numpy.typing as npt
+
+import mt_nn
+import mt_tensor as mt
+from mt_autodiff import is_grad_enabled, no_grad
+from mt_tensor import TensorBackend, default_backend, get_backend, installed_backends
+
+from . import dtypes
+from .dtypes import BOOL, FLOATING, INTEGRAL
+from .dtypes import dtype as DType  # noqa: N812 (the class; `dtype` is a property here)
+
+Number: TypeAlias = "int | float | bool"
+
+
+class UnsupportedError(NotImplementedError, AttributeError):
+    """A PyTorch feature this face does not have (an `AttributeError` too, so ``hasattr`` is
+    simply false)."""
+
+
+# Devices.
+
+
+class device:  # noqa: N801 (PyTorch's name)
+    """``cpu`` (the best installed CPU backend) or ``cuda`` (the cuda backend)."""
+
+    type: str
+    index: int | None
+
+    def __init__(self, type: str | device, index: int | None = None) -> None:  # noqa: A002
+        name = f"{type.type}:{type.index}" if isinstance(type, device) else type
+        if isinstance(type, device) and type.index is None:
+            name = type.type
+        kind, _, number = name.partition(":")
+        if kind not in ("cpu", "cuda"):
+            raise UnsupportedError(
+                f"minitorch.torch supports devices 'cpu' and 'cuda', not {name!r}"
+            )
+        self.type = kind
+        self.index = int(number) if number else index
+
+    def __eq__(self, other: object) -> builtins.bool:
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and other.type == self.type
+
+    def __hash__(self) -> int:
+        return hash(self.type)
+
+    def __repr__(self) -> str:
+        index = "" if self.index is None else f", index={self.index}"
+        return f"device(type={self.type!r}{index})"
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+
+def backend_of(where: str | device | None) -> TensorBackend:
+    """The stage backend behind a device (``None``: the default CPU backend)."""
+    if where is not None and device(where).type == "cuda":
+        return get_backend("cuda")
+    backend = default_backend()
+    if backend.cuda:
+        return get_backend(next(n for n in ("fast", "numpy") if n in installed_backends()))
+    return backend
+
+
+def device_of(backend: TensorBackend) -> device:
+    return device("cuda", 0) if backend.cuda else device("cpu")
+
+
+class Size(tuple[int, ...]):
+    """A shape: a tuple that prints as ``torch.Size([2, 3])``."""
+
+    def numel(self) -> int:
+        return int(np.prod(self)) if self else 1
+
+    def __repr__(self) -> str:
+        return f"torch.Size({list(self)})"
+
+
+class MaxMin(NamedTuple):
+    """``max(dim)``/``min(dim)``: the values and their indices."""
+
+    values: Tensor
+    indices: Tensor
+
+
+# Wrapping.
+
+
+def wrap(inner: mt.Tensor, dt: DType) -> Tensor:
+    """A face tensor over ``inner`` (no copy)."""
+    out = Tensor.__new__(Tensor)
+    out._t = inner
+    out._dtype = dt
+    return out
+
+
+def unwrap(x: Any, like: Tensor) -> mt.Tensor:
+    """``x`` as a stage tensor on ``like``'s backend (numbers become 0-d tensors)."""
+    if isinstance(x, Tensor):
+        return x._t
+    if isinstance(x, numbers.Real):
+        return like._t.make([float(x)], (), backend=like._t.backend)
+    raise TypeError(f"expected a Tensor or a number, got {type(x).__name__}: {x!r}")
+
+
+def _dim(d: int, ndim: int) -> int:
+    """``d`` made non-negative; PyTorch's error otherwise."""
+    if isinstance(d, builtins.bool) or not isinstance(d, int | np.integer):
+        raise TypeError(f"dim must be an int, got {d!r}")
+    if not -max(ndim, 1) <= d < max(ndim, 1):
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-max(ndim, 1)}, "
+            f"{max(ndim, 1) - 1}], but got {d})"
+        )
+    return int(d) % max(ndim, 1)
+
+
+def _shape_args(args: tuple[Any, ...]) -> tuple[int, ...]:
+    """``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` alike."""
+    if len(args) == 1 and isinstance(args[0], Sequence):
+        args = tuple(args[0])
+    return tuple(int(a) for a in args)
+
+
+def _format(values: npt.NDArray[np.float64], dt: DType, prefix: str) -> str:
+    """The elements as PyTorch prints them: aligned, 4 decimals (or ``1.`` for whole floats,
+    or scientific across wide ranges)."""
+    fmt: Callable[[float], str]
+    if dt.category == BOOL:
+        fmt = lambda v: "True" if v else "False"
+    elif dt.category == INTEGRAL:
+        fmt = lambda v: str(int(v))
+    else:
+        finite = np.abs(values[np.isfinite(values)])
+        nonzero = finite[finite > 0]
+        whole = finite.size == 0 or bool(np.all(finite == np.round(finite)))
+        big = nonzero.size > 0 and nonzero.max() >= 1e8
+        wide = nonzero.size > 0 and (nonzero.max() / nonzero.min() > 1e3 or nonzero.min() < 1e-4)
+        if big or (wide and not whole):
+            fmt = lambda v: f"{v:.4e}" if np.isfinite(v) else f"{v}"
+        elif whole:
+            fmt = lambda v: f"{v:.0f}." if np.isfinite(v) else f"{v}"
+        else:
+            fmt = lambda v: f"{v:.4f}" if np.isfinite(v) else f"{v}"
+    width = max((len(fmt(float(v))) for v in values.ravel()), default=0)
+    return np.array2string(
+        values,
+        separator=", ",
+        prefix=prefix,
+        formatter=cast(Any, {"all": lambda v: fmt(float(v)).rjust(width)}),
+        max_line_width=80,
+        threshold=1000,
+    )
+
+
+class GradFn:
+    """What made a tensor, as PyTorch shows it (``<MulBackward0>``)."""
+
+    def __init__(self, fn: type) -> None:
+        self._name = f"{fn.__name__}Backward0"
+
+    def name(self) -> str:
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"<{self._name}>"
+
+
+# The tensor.
+
+
+class Tensor:
+    """A tensor with PyTorch's methods; its values and gradients live in a stage tensor."""
+
+    _t: mt.Tensor
+    _dtype: DType
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise UnsupportedError("build tensors with torch.tensor(...), torch.zeros(...) and friends")
+
+    # Identity: shape, dtype, device.
+
+    @property
+    def shape(self) -> Size:
+        return Size(self._t.shape)
+
+    def size(self, dim: int | None = None) -> Any:
+        """The shape, or the size of one dim."""
+        return self.shape if dim is None else self._t.shape[_dim(dim, self.ndim)]
+
+    @property
+    def ndim(self) -> int:
+        return self._t.dims
+
+    def dim(self) -> int:
+        return self._t.dims
+
+    def numel(self) -> int:
+        return self._t.size
+
+    nelement = numel
+
+    @property
+    def dtype(self) -> DType:
+        return self._dtype
+
+    @property
+    def device(self) -> device:
+        return device_of(self._t.backend)
+
+    @property
+    def is_cuda(self) -> builtins.bool:
+        return builtins.bool(self._t.backend.cuda)
+
+    def is_floating_point(self) -> builtins.bool:
+        return self._dtype.is_floating_point
+
+    @property
+    def value(self) -> mt.Tensor:
+        """The stage tensor behind this one (what mt-nn's optimizers read and write)."""
+        return self._t
+
+    @value.setter
+    def value(self, inner: mt.Tensor) -> None:
+        self._t = inner
+
+    # Autograd.
+
+    @property
+    def requires_grad(self) -> builtins.bool:
+        return self._t.requires_grad()
+
+    @requires_grad.setter
+    def requires_grad(self, flag: builtins.bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
+        if requires_grad and not self._dtype.is_floating_point:
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients, not {self._dtype}"
+            )
+        if not requires_grad and not self.is_leaf:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables; use .detach()"
+            )
+        self._t.requires_grad_(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> builtins.bool:
+        return not self._t.requires_grad() or self._t.is_leaf()
+
+    @property
+    def grad_fn(self) -> GradFn | None:
+        history = self._t.history
+        if history is None or history.last_fn is None:
+            return None
+        return GradFn(history.last_fn)
+
+    @property
+    def grad(self) -> Tensor | None:
+        g = self._t.grad
+        return None if g is None else wrap(g, self._dtype)
+
+    @grad.setter
+    def grad(self, g: Tensor | None) -> None:
+        if g is not None and g.shape != self.shape:
+            raise RuntimeError(f"assigned grad has shape {g.shape}, expected {self.shape}")
+        self._t.grad = None if g is None else g._t
+
+    def backward(
+        self,
+        gradient: Tensor | None = None,
+        retain_graph: builtins.bool | None = None,
+        create_graph: builtins.bool = False,
+    ) -> None:
+        """Accumulate gradients into the leaves (the graph is freed afterwards)."""
+        if retain_graph or create_graph:
+            raise UnsupportedError(
+                "backward(retain_graph=True/create_graph=True): MiniTorch frees the graph in "
+                "backward and does not differentiate gradients"
+            )
+        if not self._t.requires_grad():
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not have a grad_fn"
+            )
+        if gradient is None and self.numel() != 1:
+            raise RuntimeError("grad can be implicitly created only for scalar outputs")
+        self._t.backward(None if gradient is None else gradient._t)
+
+    def detach(self) -> Tensor:
+        """The same storage, cut from the graph."""
+        return wrap(self._t.detach(), self._dtype)
+
+    @property
+    def data(self) -> Tensor:
+        return self.detach()
+
+    @data.setter
+    def data(self, other: Tensor) -> None:
+        flag = self._t.requires_grad()
+        self._t = other._t.detach()
+        if flag:
+            self._t.requires_grad_(True)
+
+    def clone(self) -> Tensor:
+        return wrap(self._t.clone(), self._dtype)
+
+    def contiguous(self) -> Tensor:
+        return wrap(self._t.contiguous(), self._dtype)
+
+    # Conversion.
+
+    def item(self) -> Number:
+        if self.numel() != 1:
+            raise RuntimeError(
+                f"a Tensor with {self.numel()} elements cannot be converted to Scalar"
+            )
+        return self._python(self._t.contiguous().view(1).item())
+
+    def _python(self, v: float) -> Number:
+        if self._dtype.category == BOOL:
+            return builtins.bool(v)
+        if self._dtype.category == INTEGRAL:
+            return int(v)
+        return v
+
+    def tolist(self) -> Any:
+        values = self._t.to_numpy()
+        if self._dtype.category == BOOL:
+            return values.astype(np.bool_).tolist()
+        if self._dtype.category == INTEGRAL:
+            return values.astype(np.int64).tolist()
+        return values.tolist()
+
+    def numpy(self) -> npt.NDArray[Any]:
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                "instead."
+            )
+        values = self._t.to_numpy()
+        kinds: dict[str, Any] = {"bool": np.bool_, "int64": np.int64, "int32": np.int32}
+        return values.astype(
+            kinds.get(self._dtype.name, np.float32 if self._dtype.bits == 32 else np.float64)
+        )
+
+    def __array__(self, dtype: Any = None, copy: builtins.bool | None = None) -> npt.NDArray[Any]:
+        values = self.detach().numpy()
+        return values if dtype is None else values.astype(dtype)
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)`` or keywords."""
+        target_device: device | None = None
+        target_dtype: DType | None = None
+        for a in (*args, kwargs.get("device"), kwargs.get("dtype")):
+            if isinstance(a, Tensor):
+                target_device, target_dtype = a.device, a.dtype
+            elif isinstance(a, DType):
+                target_dtype = a
+            elif isinstance(a, str | device):
+                target_device = device(a)
+        out = self
+        if target_device is not None and target_device != self.device:
+            moved = self._t.to(backend_of(target_device))
+            out = wrap(moved, self._dtype)
+        return out._to_dtype(target_dtype) if target_dtype is not None else out
+
+    def type(self, dt: DType | None = None) -> Any:
+        """The dtype converted to (``type()`` alone names the tensor type, as PyTorch)."""
+        if dt is None:
+            return f"torch.{'cuda.' if self.is_cuda else ''}{self._dtype.name.capitalize()}Tensor"
+        return self._to_dtype(dt)
+
+    def _to_dtype(self, dt: DType) -> Tensor:
+        """Floating to floating relabels (the gradient flows); other conversions round
+        towards zero (integers) or test for non-zero (bool) and are constants."""
+        if dt == self._dtype:
+            return self
+        if dt.category == FLOATING and self._dtype.is_floating_point:
+            return wrap(self._t, dt)
+        return self._cast(dt)
+
+    def _cast(self, dt: DType) -> Tensor:
+        if dt.category == BOOL:
+            return wrap(1.0 - (self._t == 0.0), dt).detach()
+        if dt.category == INTEGRAL and self._dtype.category == FLOATING:
+            return wrap(self._t.trunc(), dt).detach()
+        return wrap(self._t.detach(), dt)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self._to_dtype(other.dtype)
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, device_index: int | None = None) -> Tensor:
+        return self.to("cuda")
+
+    # Arithmetic: dtype by PyTorch's promotion, values by the stages.
+
+    def _other_dtype(self, other: Any) -> DType:
+        if isinstance(other, Tensor):
+            if other.ndim == 0 and self.ndim > 0:
+                return dtypes.with_number(self._dtype, _example(other._dtype))
+            if self.ndim == 0 and other.ndim > 0:
+                return dtypes.with_number(other._dtype, _example(self._dtype))
+            return dtypes.promote(self._dtype, other._dtype)
+        if isinstance(other, numbers.Real):
+            return dtypes.with_number(self._dtype, other)
+        raise TypeError(f"unsupported operand type: 'Tensor' and {type(other).__name__!r}")
+
+    def _binary(
+        self, other: Any, fn: Callable[[mt.Tensor, mt.Tensor], mt.Tensor], name: str
+    ) -> Tensor:
+        dt = self._other_dtype(other)
+        if name == "sub" and dt.category == BOOL:
+            raise RuntimeError(
+                "Subtraction, the `-` operator, with two bool tensors is not supported"
+            )
+        out = fn(self._t, unwrap(other, self))
+        if name == "add" and dt.category == BOOL:
+            out = 1.0 - (out == 0.0)
+        return wrap(out, dt)
+
+    def _reflected(
+        self, other: Any, fn: Callable[[mt.Tensor, mt.Tensor], mt.Tensor], name: str
+    ) -> Tensor:
+        return self._binary(other, lambda a, b: fn(b, a), name)
+
+    def __add__(self, o: Any) -> Tensor:
+        return self._binary(o, lambda a, b: a + b, "add")
+
+    def __radd__(self, o: Any) -> Tensor:
+        return self._reflected(o, lambda a, b: a + b, "add")
+
+    def __sub__(self, o: Any) -> Tensor:
+        return self._binary(o, lambda a, b: a - b, "sub")
+
+    def __rsub__(self, o: Any) -> Tensor:
+        return self._reflected(o, lambda a, b: a - b, "sub")
+
+    def __mul__(self, o: Any) -> Tensor:
+        return self._binary(o, lambda a, b: a * b, "mul")
+
+    def __rmul__(self, o: Any) -> Tensor:
+        return self._reflected(o, lambda a, b: a * b, "mul")
+
+    def __truediv__(self, o: Any) -> Tensor:
+        return self._float(self._binary(o, lambda a, b: a / b, "div"))
+
+    def __rtruediv__(self, o: Any) -> Tensor:
+        return self._float(self._reflected(o, lambda a, b: a / b, "div"))
+
+    def __floordiv__(self, o: Any) -> Tensor:
+        return self._binary(o, lambda a, b: (a / b).floor(), "floordiv")
+
+    def __rfloordiv__(self, o: Any) -> Tensor:
+        return self._reflected(o, lambda a, b: (a / b).floor(), "floordiv")
+
+    def __mod__(self, o: Any) -> Tensor:
+        return self._binary(o, lambda a, b: a - (a / b).floor() * b, "mod")
+
+    def __pow__(self, o: Any) -> Tensor:
+        if isinstance(o, numbers.Integral) and o < 0 and self._dtype.category != FLOATING:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        exponent = o._t if isinstance(o, Tensor) else o
+        return wrap(self._t**exponent, self._other_dtype(o))
+
+    def __rpow__(self, o: Any) -> Tensor:
+        return wrap(float(o) ** self._t, self._other_dtype(o))
+
+    def __matmul__(self, o: Any) -> Tensor:
+        return self.matmul(o)
+
+    def __rmatmul__(self, o: Any) -> Tensor:
+        if not isinstance(o, Tensor):
+            raise TypeError(f"unsupported operand type(s) for @: {type(o).__name__!r} and 'Tensor'")
+        return o.matmul(self)
+
+    def __neg__(self) -> Tensor:
+        if self._dtype.category == BOOL:
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported.")
+        return wrap(-self._t, self._dtype)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return self.abs()
+
+    def _float(self, out: Tensor) -> Tensor:
+        """``out`` relabelled floating when it came from integer inputs (true division)."""
+        return out if out._dtype.is_floating_point else wrap(out._t, dtypes.get_default_dtype())
+
+    def _compare(self, other: Any, fn: Callable[[mt.Tensor, mt.Tensor], mt.Tensor]) -> Tensor:
+        self._other_dtype(other)
+        return wrap(fn(self._t, unwrap(other, self)), dtypes.bool_).detach()
+
+    def __lt__(self, o: Any) -> Tensor:
+        return self._compare(o, lambda a, b: a < b)
+
+    def __gt__(self, o: Any) -> Tensor:
+        return self._compare(o, lambda a, b: a > b)
+
+    def __le__(self, o: Any) -> Tensor:
+        return self._compare(o, lambda a, b: (a < b) + (a == b))
+
+    def __ge__(self, o: Any) -> Tensor:
+        return self._compare(o, lambda a, b: (a > b) + (a == b))
+
+    def __eq__(self, o: Any) -> Tensor:  # type: ignore[override]  # element-wise, as PyTorch
+        return self._compare(o, lambda a, b: a == b)
+
+    def __ne__(self, o: Any) -> Tensor:  # type: ignore[override]  # element-wise, as PyTorch
+        return self._compare(o, lambda a, b: 1.0 - (a == b))
+
+    __hash__ = object.__hash__
+
+    def _logical(self, other: Any, fn: Callable[[mt.Tensor, mt.Tensor], mt.Tensor]) -> Tensor:
+        if self._dtype.category != BOOL or not (
+            isinstance(other, builtins.bool)
+            or (isinstance(other, Tensor) and other.dtype.category == BOOL)
+        ):
+            raise UnsupportedError("bitwise operators on integer tensors (only bool tensors here)")
+        return wrap(fn(self._t, unwrap(other, self)), dtypes.bool_)
+
+    def __and__(self, o: Any) -> Tensor:
+        return self._logical(o, lambda a, b: a * b)
+
+    __rand__ = __and__
+
+    def __or__(self, o: Any) -> Tensor:
+        return self._logical(o, lambda a, b: (a + b) > 0.0)
+
+    __ror__ = __or__
+
+    def __xor__(self, o: Any) -> Tensor:
+        return self._logical(o, lambda a, b: 1.0 - (a == b))
+
+    def __invert__(self) -> Tensor:
+        if self._dtype.category != BOOL:
+            raise UnsupportedError("~ on integer tensors (bitwise not); only bool tensors here")
+        return wrap(1.0 - self._t, dtypes.bool_)
+
+    def logical_not(self) -> Tensor:
+        return (self == 0).detach()
+
+    def eq(self, o: Any) -> Tensor:
+        return self.__eq__(o)
+
+    def ne(self, o: Any) -> Tensor:
+        return self.__ne__(o)
+
+    def lt(self, o: Any) -> Tensor:
+        return self.__lt__(o)
+
+    def le(self, o: Any) -> Tensor:
+        return self.__le__(o)
+
+    def gt(self, o: Any) -> Tensor:
+        return self.__gt__(o)
+
+    def ge(self, o: Any) -> Tensor:
+        return self.__ge__(o)
+
+    def add(self, o: Any, alpha: Number = 1) -> Tensor:
+        return self.__add__(o * alpha if alpha != 1 else o)
+
+    def sub(self, o: Any, alpha: Number = 1) -> Tensor:
+        return self.__sub__(o * alpha if alpha != 1 else o)
+
+    def mul(self, o: Any) -> Tensor:
+        return self.__mul__(o)
+
+    def div(self, o: Any) -> Tensor:
+        return self.__truediv__(o)
+
+    def pow(self, o: Any) -> Tensor:
+        return self.__pow__(o)
+
+    def neg(self) -> Tensor:
+        return -self
+
+    def reciprocal(self) -> Tensor:
+        return 1.0 / self
+
+    # Element-wise functions.
+
+    def _unary_float(self, fn: Callable[[mt.Tensor], mt.Tensor]) -> Tensor:
+        dt = self._dtype if self._dtype.is_floating_point else dtypes.get_default_dtype()
+        return wrap(fn(self._t), dt)
+
+    def exp(self) -> Tensor:
+        return self._unary_float(lambda t: t.exp())
+
+    def log(self) -> Tensor:
+        return self._unary_float(lambda t: t.log())
+
+    def sqrt(self) -> Tensor:
+        return self._unary_float(lambda t: t.sqrt())
+
+    def sigmoid(self) -> Tensor:
+        return self._unary_float(lambda t: t.sigmoid())
+
+    def tanh(self) -> Tensor:
+        return self._unary_float(lambda t: t.tanh())
+
+    def relu(self) -> Tensor:
+        return wrap(self._t.relu(), self._dtype)
+
+    def abs(self) -> Tensor:
+        return wrap(self._t.abs(), self._dtype)
+
+    def floor(self) -> Tensor:
+        return wrap(self._t.floor(), self._dtype)
+
+    def ceil(self) -> Tensor:
+        return wrap(-((-self._t).floor()), self._dtype)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 (PyTorch's names)
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            raise UnsupportedError("clamp with tensor bounds (use torch.where)")
+        dt = self._dtype
+        for bound in (min, max):
+            if bound is not None:
+                dt = dtypes.with_number(dt, bound)
+        return wrap(self._t.clamp(min, max), dt)
+
+    clip = clamp
+
+    def softmax(self, dim: int) -> Tensor:
+        return self._unary_float(lambda t: mt_nn.softmax(t, _dim(dim, self.ndim)))
+
+    def log_softmax(self, dim: int) -> Tensor:
+        return self._unary_float(lambda t: mt_nn.logsoftmax(t, _dim(dim, self.ndim)))
+
+    def matmul(self, other: Tensor) -> Tensor:
+        if not isinstance(other, Tensor):
+            raise TypeError(f"matmul needs a Tensor, got {type(other).__name__}")
+        return wrap(self._t @ other._t, self._other_dtype(other))
+
+    def mm(self, other: Tensor) -> Tensor:
+        if self.ndim != 2 or other.ndim != 2:
+            raise RuntimeError(f"mm needs two 2-D tensors, got {self.shape} and {other.shape}")
+        return self.matmul(other)
+
+    def bmm(self, other: Tensor) -> Tensor:
+        if self.ndim != 3 or other.ndim != 3 or self.shape[0] != other.shape[0]:
+            raise RuntimeError(
+                f"bmm needs two 3-D tensors with one batch size, got {self.shape} and {other.shape}"
+            )
+        return self.matmul(other)
+
+    def dot(self, other: Tensor) -> Tensor:
+        if self.ndim != 1 or other.ndim != 1:
+            raise RuntimeError(f"dot needs two 1-D tensors, got {self.shape} and {other.shape}")
+        return (self * other).sum()
+
+    # Reductions: PyTorch drops the reduced dims unless keepdim.
+
+    def _flat(self) -> mt.Tensor:
+        return self._t.contiguous().view(max(self.numel(), 1) if self.numel() else 0)
+
+    def _reduce(
+        self,
+        dim: int | Sequence[int] | None,
+        keepdim: builtins.bool,
+        fn: Callable[[mt.Tensor, int], mt.Tensor],
+        dt: DType,
+    ) -> Tensor:
+        if dim is None:
+            out = fn(self._flat(), 0)
+            shape: tuple[int, ...] = (1,) * self.ndim if keepdim else ()
+            return wrap(out.view(*shape), dt)
+        dims = sorted({_dim(d, self.ndim) for d in ((dim,) if isinstance(dim, int) else dim)})
+        out = self._t if self.ndim else self._t.view(1)
+        for d in dims:
+            out = fn(out, d)
+        if not keepdim:
+            out = out.view(*[n for i, n in enumerate(self.shape) if i not in dims])
+        return wrap(out, dt)
+
+    def sum(self, dim: int | Sequence[int] | None = None, keepdim: builtins.bool = False) -> Tensor:
+        dt = self._dtype if self._dtype.is_floating_point else dtypes.int64
+        return self._reduce(dim, keepdim, lambda t, d: t.sum(d), dt)
+
+    def mean(
+        self, dim: int | Sequence[int] | None = None, keepdim: builtins.bool = False
+    ) -> Tensor:
+        if not self._dtype.is_floating_point:
+            raise RuntimeError(
+                "mean(): could not infer output dtype. Input dtype must be either a floating "
+                f"point or complex dtype. Got: {self._dtype.name.capitalize()}"
+            )
+        return self._reduce(dim, keepdim, lambda t, d: t.mean(d), self._dtype)
+
+    def _extreme(self, which: str, dim: Any, keepdim: builtins.bool) -> Any:
+        fn = mt_nn.max if which == "max" else mt_nn.min
+        arg = mt_nn.argmax_indices if which == "max" else mt_nn.argmin_indices
+        if isinstance(dim, Tensor):
+            picked = (self >= dim) if which == "max" else (self <= dim)
+            return where(picked, self, dim)
+        if dim is None:
+            return self._reduce(None, False, fn, self._dtype)
+        values = self._reduce(dim, keepdim, fn, self._dtype)
+        indices = self._reduce(dim, keepdim, arg, dtypes.int64)
+        return MaxMin(values, indices)
+
+    def max(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
+        """The largest element, or ``(values, indices)`` along ``dim``, or the element-wise
+        maximum with another tensor."""
+        return self._extreme("max", dim, keepdim)
+
+    def min(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
+        return self._extreme("min", dim, keepdim)
+
+    def amax(self, dim: int | None = None, keepdim: builtins.bool = False) -> Tensor:
+        return self._reduce(dim, keepdim, mt_nn.max, self._dtype)
+
+    def argmax(self, dim: int | None = None, keepdim: builtins.bool = False) -> Tensor:
+        return self._reduce(dim, keepdim, mt_nn.argmax_indices, dtypes.int64)
+
+    def argmin(self, dim: int | None = None, keepdim: builtins.bool = False) -> Tensor:
+        return self._reduce(dim, keepdim, mt_nn.argmin_indices, dtypes.int64)
+
+    def all(self, dim: int | None = None, keepdim: builtins.bool = False) -> Tensor:
+        return self._reduce(dim, keepdim, lambda t, d: t.all(d), dtypes.bool_).detach()
+
+    def any(self, dim: int | None = None, keepdim: builtins.bool = False) -> Tensor:
+        some = self._reduce(dim, keepdim, lambda t, d: (t == 0.0).all(d), dtypes.bool_)
+        return (~some).detach()
+
+    # Shapes.
+
+    def view(self, *shape: Any) -> Tensor:
+        return wrap(self._t.view(*_shape_args(shape)), self._dtype)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        return wrap(self._t.contiguous().view(*_shape_args(shape)), self._dtype)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return self.view(*other.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return self.reshape(*other.shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        if self.ndim == 0:
+            return self.reshape(1)
+        s, e = _dim(start_dim, self.ndim), _dim(end_dim, self.ndim)
+        shape = self.shape
+        return self.reshape(*shape[:s], int(np.prod(shape[s : e + 1])), *shape[e + 1 :])
+
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        d = _dim(dim, self.ndim)
+        return self.reshape(*self.shape[:d], *sizes, *self.shape[d + 1 :])
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        d = _dim(dim, self.ndim + 1)
+        shape = list(self.shape)
+        shape.insert(d, 1)
+        return self.reshape(*shape)
+
+    def squeeze(self, dim: int | None = None) -> Tensor:
+        if dim is None:
+            return self.reshape(*[n for n in self.shape if n != 1])
+        d = _dim(dim, self.ndim)
+        if self.ndim == 0 or self.shape[d] != 1:
+            return self
+        return self.reshape(*self.shape[:d], *self.shape[d + 1 :])
+
+    def permute(self, *dims: Any) -> Tensor:
+        order = [_dim(d, self.ndim) for d in _shape_args(dims)]
+        return wrap(self._t.permute(*order), self._dtype)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        order = list(range(self.ndim))
+        a, b = _dim(dim0, self.ndim), _dim(dim1, self.ndim)
+        order[a], order[b] = order[b], order[a]
+        return self.permute(*order)
+
+    def t(self) -> Tensor:
+        if self.ndim > 2:
+            raise RuntimeError(
+                f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D"
+            )
+        return self.transpose(0, 1) if self.ndim == 2 else self
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 (PyTorch's name)
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 (PyTorch's name)
+        return self.transpose(-2, -1)
+
+    def expand(self, *sizes: Any) -> Tensor:
+        asked = _shape_args(sizes)
+        pad = len(asked) - self.ndim
+        shape = tuple((self.shape[i - pad] if n == -1 else n) for i, n in enumerate(asked))
+        return wrap(self._t.broadcast_to(*shape), self._dtype)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return self.expand(*other.shape)
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        reps = _shape_args(sizes)
+        if len(reps) < self.ndim:
+            raise RuntimeError(
+                "Number of dimensions of repeat dims can not be smaller than number of "
+                "dimensions of tensor"
+            )
+        shape = (1,) * (len(reps) - self.ndim) + tuple(self.shape)
+        spread = self.reshape(*[d for n in shape for d in (1, n)])
+        tiled = spread.expand(*[d for r, n in zip(reps, shape, strict=True) for d in (r, n)])
+        return tiled.reshape(*[r * n for r, n in zip(reps, shape, strict=True)])
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        d = _dim(dim, self.ndim)
+        step = -(-self.shape[d] // chunks)
+        return self.split(step, d)
+
+    def split(self, split_size: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+        d = _dim(dim, self.ndim)
+        n = self.shape[d]
+        sizes = (
+            [split_size] * (-(-n // split_size))
+            if isinstance(split_size, int)
+            else list(split_size)
+        )
+        out, start = [], 0
+        for size in sizes:
+            stop = builtins.min(start + size, n)
+            out.append(self[(slice(None),) * d + (slice(start, stop),)])
+            start = stop
+        return tuple(out)
+
+    # Indexing.
+
+    def __getitem__(self, key: Any) -> Tensor:
+        return wrap(mt.index(self._t, _key(key)), self._dtype)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        values = value._t if isinstance(value, Tensor) else unwrap(value, self)
+        self._assign(mt.index_put(self._t, _key(key), values), value)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __bool__(self) -> builtins.bool:
+        if self.numel() != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.numel()} values is ambiguous")
+        return builtins.bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._dtype.is_floating_point or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        if self.numel() == 1 and spec:
+            return format(self.item(), spec)
+        return repr(self) if not spec else format(repr(self), spec)
+
+    # In place.
+
+    def _assign(self, new: mt.Tensor, *sources: Any) -> Tensor:
+        """Make ``new`` (this tensor's shape) this tensor's value: written into the storage
+        when no gradient is recorded, else a new node of the graph."""
+        recording = is_grad_enabled() and (
+            self._t.requires_grad()
+            or any(isinstance(s, Tensor) and s.requires_grad for s in sources)
+        )
+        if recording:
+            if self._t.is_leaf():
+                raise RuntimeError(
+                    "a leaf Variable that requires grad is being used in an in-place operation."
+                )
+            self._t = new
+            return self
+        with no_grad():
+            if new.shape != self._t.shape:
+                new = new.broadcast_to(*self._t.shape)
+            self._t.backend.id_map(new.detach(), self._t)
+        return self
+
+    def _inplace(self, result: Tensor, *sources: Any) -> Tensor:
+        if result.dtype.category > self._dtype.category:
+            raise RuntimeError(f"result type {result.dtype} can't be cast to {self._dtype}")
+        return self._assign(result._to_dtype(self._dtype)._t, *sources)
+
+    def add_(self, o: Any, alpha: Number = 1) -> Tensor:
+        return self._inplace(self.add(o, alpha), o)
+
+    def sub_(self, o: Any, alpha: Number = 1) -> Tensor:
+        return self._inplace(self.sub(o, alpha), o)
+
+    def mul_(self, o: Any) -> Tensor:
+        return self._inplace(self * o, o)
+
+    def div_(self, o: Any) -> Tensor:
+        return self._inplace(self / o, o)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return self._inplace(self.clamp(min, max))
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0)
+
+    def fill_(self, value: Any) -> Tensor:
+        return self._assign(self._t.zeros(self._t.shape) + float(value))
+
+    def copy_(self, src: Tensor) -> Tensor:
+        return self._assign(
+            src._t.to(self._t.backend) if src.device != self.device else src._t, src
+        )
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        return self._random_(mt_nn.nn.generator().uniform(a, b, self.shape))
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        return self._random_(mt_nn.nn.generator().normal(mean, std, self.shape))
+
+    def _random_(self, values: npt.NDArray[np.float64]) -> Tensor:
+        with no_grad():
+            return self._assign(mt.tensor(values, backend=self._t.backend))
+
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+
+    # Printing and pickling.
+
+    def __repr__(self) -> str:
+        body = _format(self._t.to_numpy(), self._dtype, "tensor(")
+        extras = []
+        if self._dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_) or (
+            self.numel() == 0 and self._dtype != dtypes.get_default_dtype()
+        ):
+            extras.append(f"dtype={self._dtype}")
+        if self.is_cuda:
+            extras.append("device='cuda:0'")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as plain values (a list of floats, the shape, the dtype's name), so loading
+        needs no numpy internals and `torch.load` can refuse anything else."""
+        values = self._t.to_numpy()
+        return (
+            _unpickle,
+            (values.ravel().tolist(), tuple(self.shape), self._dtype.name, self.requires_grad),
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("_t", "_dtype"):
+            raise AttributeError(name)
+        raise UnsupportedError(f"minitorch.torch does not implement Tensor.{name}")
+
+    # Last in the class body: from here on ``float``, ``int`` and ``bool`` name these methods.
+
+    def float(self) -> Tensor:
+        return self._to_dtype(dtypes.float32)
+
+    def double(self) -> Tensor:
+        return self._to_dtype(dtypes.float64)
+
+    def long(self) -> Tensor:
+        return self._to_dtype(dtypes.int64)
+
+    def int(self) -> Tensor:
+        return self._to_dtype(dtypes.int32)
+
+    def bool(self) -> Tensor:
+        return self._to_dtype(dtypes.bool_)
+
+
+def _example(dt: DType) -> Number:
+    """A Python number of ``dt``'s category (a 0-d tensor promotes like one)."""
+    return {BOOL: True, INTEGRAL: 1}.get(dt.category, 1.0)
+
+
+def _unpickle(
+    values: list[float], shape: tuple[int, ...], name: str, requires_grad: builtins.bool
+) -> Tensor:
+    dt = {
+        d.name: d
+        for d in (dtypes.float32, dtypes.float64, dtypes.int32, dtypes.int64, dtypes.bool_)
+    }[name]
+    out = wrap(
+        mt.Tensor.make(np.array(values, dtype=np.float64), shape, backend=backend_of(None)), dt
+    )
+    return out.requires_grad_(True) if requires_grad else out
+
+
+def _key(key: Any) -> Any:
+    """A PyTorch index with our tensors replaced by numpy arrays (bool masks stay masks)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    out = []
+    for part in parts:
+        if isinstance(part, Tensor):
+            if part.dtype.is_floating_point:
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            values = part._t.to_numpy()
+            part = (
+                values.astype(np.bool_) if part.dtype.category == BOOL else values.astype(np.int64)
+            )
+        out.append(part)
+    return tuple(out)
+
+
+def where(condition: Tensor, a: Any, b: Any) -> Tensor:
+    """``a`` where ``condition`` holds, else ``b`` (numbers allowed for ``a`` or ``b``)."""
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else condition
+    ta, tb = unwrap(a, like), unwrap(b, like)
+    dt_a = a.dtype if isinstance(a, Tensor) else dtypes.of_number(a)
+    dt_b = b.dtype if isinstance(b, Tensor) else dtypes.of_number(b)
+    return wrap(mt.where(condition._t, ta, tb), dtypes.promote(dt_a, dt_b))
