@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from mt_fast import FastOps, FastTensorBackend, fast_ops
 from mt_operators import operators
+from mt_operators.operators import EXP_MAX
 from mt_tensor import IndexingError, SimpleBackend, SimpleOps, Tensor, get_backend, tensor
 from mt_tensor.testing import (
     OPS,
@@ -153,6 +154,25 @@ def test_domain_rule_matches_operators() -> None:
         expected = [fn(v) for v in values]
         assert_tensors_close(method(a), expected, fn.__name__)
     assert_tensors_close(1.0 / a, [operators.inv(v) for v in values], "inv")
+
+
+EXP_EDGES = [0.0, -0.0, 1e-300, 709.0, EXP_MAX, np.nextafter(EXP_MAX, np.inf), 710.0, 800.0]
+EXP_EDGES += [-708.39, -708.4, -720.0, -745.1, -745.2, -746.0, -1e308, 1e308]
+EXP_EDGES += [math.inf, -math.inf, math.nan]
+
+
+@given(values=st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=50))
+def test_exp_is_stage_0_exp_within_one_ulp(values: list[float]) -> None:
+    """The vectorised exp (`mt_fast.fast_math`) against `operators.exp`, edges included."""
+    values += EXP_EDGES
+    actual = tensor(values, backend="fast").exp().to_numpy()
+    expected = np.array([operators.exp(v) for v in values])
+    finite = np.isfinite(expected) & (expected != 0.0)
+    np.testing.assert_array_equal(actual[~finite], expected[~finite])
+    ulps = np.abs(actual[finite] - expected[finite]) / np.spacing(expected[finite])
+    assert ulps.max(initial=0.0) <= 1.0, (
+        f"{ulps.max()} ulp at {np.array(values)[finite][ulps.argmax()]}"
+    )
 
 
 def _uses_objects(x: float) -> float:

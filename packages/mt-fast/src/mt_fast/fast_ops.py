@@ -9,12 +9,13 @@ than it saves there.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
 
+from mt_tensor import Tensor
 from mt_tensor.tensor_data import IndexingError, Shape, Storage, Strides
 from mt_tensor.tensor_ops import (
     BinaryFn,
@@ -31,9 +32,6 @@ from mt_tensor.tensor_ops import (
 from . import kernels
 from .kernels import Kernels
 from .matmul import matmul_parallel, matmul_serial
-
-if TYPE_CHECKING:
-    from mt_tensor import Tensor
 
 PARALLEL_MIN = 1 << 15
 """Elements of work below which a kernel runs serially (measured by ``python -m bench``)."""
@@ -66,32 +64,36 @@ def _arrays(t: Tensor) -> tuple[Storage, Shape, Strides]:
     return storage, shape, strides
 
 
-def _flat(t: Tensor) -> tuple[Storage, Shape, Strides]:
-    """A contiguous tensor as one row, so kernels run a single loop over it."""
-    return t._tensor._storage, np.array([t.size], dtype=np.int64), _UNIT
-
-
 def _empty(like: Tensor, shape: tuple[int, ...], fill: float | None = None) -> Tensor:
-    from mt_tensor import Tensor
-
-    size = int(np.prod(shape)) if shape else 1
+    """A new contiguous tensor on ``like``'s backend, uninitialised or filled with ``fill``."""
+    size = math.prod(shape)
     storage = np.empty(size) if fill is None else np.full(size, fill)
     return Tensor.make(storage, shape, backend=like.backend)
 
 
 def _launch(kernel: Kernels, op: int, work: int, size: int, *args: object) -> None:
     """Run ``kernel`` over ``size`` outputs: serially for small ``work``, else on threads."""
-    threads = numba.get_num_threads()
-    if work < PARALLEL_MIN or size < 2 or threads < 2:
-        kernel.span(op, *args, 0, size)
-    else:
-        kernel.parallel(op, *args, size, min(threads, size))
+    if work >= PARALLEL_MIN and size > 1:
+        threads = numba.get_num_threads()
+        if threads > 1:
+            kernel.parallel(op, *args, size, min(threads, size))
+            return
+    kernel.span(op, *args, 0, size)
 
 
-def _same_layout(out: Tensor, *inputs: Tensor) -> bool:
-    return all(t.shape == out.shape for t in inputs) and all(
-        t._tensor.is_contiguous() for t in (out, *inputs)
-    )
+def _operands(out: Tensor, *inputs: Tensor) -> list[Storage | Shape]:
+    """``storage, shape, strides`` of each tensor, as the kernels take them.
+
+    When the inputs share the contiguous output's shape and strides, each is given as one flat
+    row (shape ``(size,)``), so the kernels run a single loop with no index arithmetic.
+    """
+    shape, strides = out._tensor.shape, out._tensor.strides
+    if all(t._tensor.shape == shape and t._tensor.strides == strides for t in inputs) and (
+        out._tensor.is_contiguous()
+    ):
+        row = np.array([out.size], dtype=np.int64)
+        return [x for t in (out, *inputs) for x in (t._tensor._storage, row, _UNIT)]
+    return [x for t in (out, *inputs) for x in _arrays(t)]
 
 
 def _compile_error(fn: Callable[..., float], error: Exception) -> TypeError:
@@ -117,11 +119,9 @@ class FastOps:
                 raise IndexingError(f"cannot map shape {a.shape} into shape {out.shape}")
             if out.size == 0:
                 return out
-            flat = _same_layout(out, a)
-            arrays = (*(_flat if flat else _arrays)(out), *(_flat if flat else _arrays)(a))
             try:
-                _launch(kernel, op, out.size, out.size, *arrays)
-            except numba.core.errors.TypingError as e:
+                _launch(kernel, op, out.size, out.size, *_operands(out, a))
+            except numba.core.errors.NumbaError as e:
                 raise _compile_error(fn, e) from None
             return out
 
@@ -136,10 +136,9 @@ class FastOps:
             out = _empty(a, zip_shape(a, b))
             if out.size == 0:
                 return out
-            view = _flat if _same_layout(out, a, b) else _arrays
             try:
-                _launch(kernel, op, out.size, out.size, *view(out), *view(a), *view(b))
-            except numba.core.errors.TypingError as e:
+                _launch(kernel, op, out.size, out.size, *_operands(out, a, b))
+            except numba.core.errors.NumbaError as e:
                 raise _compile_error(fn, e) from None
             return out
 
@@ -156,7 +155,7 @@ class FastOps:
                 return out
             try:
                 _launch(kernel, op, a.size, out.size, *_arrays(out), *_arrays(a), dim)
-            except numba.core.errors.TypingError as e:
+            except numba.core.errors.NumbaError as e:
                 raise _compile_error(fn, e) from None
             return out
 

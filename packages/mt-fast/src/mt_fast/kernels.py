@@ -23,6 +23,8 @@ from mt_operators import operators
 from mt_tensor import tensor_data
 from mt_tensor.tensor_data import Shape, Storage, Strides
 
+from . import fast_math
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -51,7 +53,8 @@ index_to_position = numba.njit(inline="always")(tensor_data.index_to_position)
 to_index = numba.njit(inline="always")(tensor_data.to_index)
 broadcast_index = numba.njit(inline="always")(tensor_data.broadcast_index)
 
-# Operator codes: the operators `TensorBackend` specialises, compiled from stage 0 unchanged.
+# Operator codes: the operators `TensorBackend` specialises, compiled from stage 0 unchanged
+# (but for ``exp``, whose C library call would keep every loop around it scalar).
 ID, NEG, INV, LOG, EXP, SIGMOID, RELU = range(7)
 ADD, MUL, LT, EQ, IS_CLOSE, MAX, RELU_BACK, LOG_BACK, INV_BACK = range(9)
 
@@ -85,7 +88,7 @@ _id = scalar(operators.id)
 _neg = scalar(operators.neg)
 _inv = scalar(operators.inv)
 _log = scalar(operators.log)
-_exp = scalar(operators.exp)
+_exp = fast_math.exp  # stage 0's exp within 1 ulp, but vectorisable (see `mt_fast.fast_math`)
 _sigmoid = scalar(operators.sigmoid)
 _relu = scalar(operators.relu)
 _add = scalar(operators.add)
