@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
@@ -42,6 +43,17 @@ def counts(at: AppTest) -> dict[str, int]:
     return found
 
 
+@pytest.fixture(autouse=True)
+def app_argv(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app reads its module count from sys.argv, as `streamlit run main.py -- N` sets it."""
+    monkeypatch.setattr(sys, "argv", [str(app_file())])
+
+
+def widget(widgets: Any, label: str) -> Any:
+    """The widget called ``label`` among ``widgets`` (e.g. ``at.selectbox``)."""
+    return next(w for w in widgets if w.label == label)
+
+
 def open_page(slug: str) -> AppTest:
     at = AppTest.from_file(str(app_file()), default_timeout=120)
     at.query_params["page"] = slug
@@ -73,8 +85,8 @@ def test_backends_page_times_every_usable_backend_but_the_cuda_simulator() -> No
 
 def test_scalar_training_page_trains_when_pressed() -> None:
     at = open_page("scalar-training")
-    at.number_input[0].set_value(20)
-    at.number_input[3].set_value(3)
+    widget(at.number_input, "points").set_value(20)
+    widget(at.number_input, "epochs").set_value(3)
     at.button[0].click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert counts(at).get("image", 0) >= 2
@@ -83,9 +95,9 @@ def test_scalar_training_page_trains_when_pressed() -> None:
 
 def test_training_page_trains_a_few_epochs_when_pressed() -> None:
     at = open_page("training")
-    at.selectbox[1].set_value("numpy")
-    at.number_input[0].set_value(40)
-    at.number_input[2].set_value(2)
+    widget(at.selectbox, "backend").set_value("numpy")
+    widget(at.number_input, "points").set_value(40)
+    widget(at.number_input, "epochs").set_value(2)
     at.button[0].click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert "after 2 epochs" in at.success[0].value
@@ -96,13 +108,22 @@ def test_training_page_shows_conv_filters_for_the_cnn() -> None:
     pytest.importorskip("sklearn", reason="digits need scikit-learn (mt-nn[datasets])")
     at = open_page("training")
     at.radio[0].set_value("digits, CNN").run()
-    at.selectbox[0].set_value("numpy")
-    at.number_input[0].set_value(50)
-    at.number_input[1].set_value(2)
-    at.number_input[2].set_value(1)
+    widget(at.selectbox, "backend").set_value("numpy")
+    widget(at.number_input, "training images").set_value(50)
+    widget(at.number_input, "channels").set_value(2)
+    widget(at.number_input, "epochs").set_value(1)
     at.button[0].click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("filters" in s.value for s in at.subheader)
+
+
+def test_the_module_argument_limits_the_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", [str(app_file()), "1"])
+    at = AppTest.from_file(str(app_file()), default_timeout=120).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = at.sidebar.radio[0].options
+    assert shown == [f"{p.module} · {p.title}" for p in all_pages() if p.module <= 1]
+    assert len(shown) < len(all_pages())
 
 
 def test_modules_shown_follows_the_course_argument() -> None:

@@ -102,9 +102,9 @@ def training_page() -> None:
     c1, c2, c3, c4, c5 = st.columns(5)
     name = c1.selectbox("dataset", list(datasets), index=0)
     n = c2.number_input("points", 10, 200, 50, step=10)
-    hidden = c3.number_input("hidden", 1, 10, 3)
+    hidden = c3.number_input("hidden", 1, 10, 6)
     lr = c4.number_input("learning rate", 0.01, 5.0, 0.5, step=0.1)
-    epochs = c5.number_input("epochs", 1, 500, 50, step=10)
+    epochs = c5.number_input("epochs", 1, 500, 150, step=10)
     if st.button("Train", type="primary"):
         data = datasets[name](int(n), seed=0)
         bar = st.progress(0.0, text="training")

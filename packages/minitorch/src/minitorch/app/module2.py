@@ -38,10 +38,14 @@ def show(title: str, t: Tensor) -> None:
     """One tensor's storage, shape, strides and elements, in a column."""
     data = t._tensor
     st.subheader(title)
+    storage = t.tuple()[0].tolist()
+    shown = ", ".join(f"{v:g}" for v in storage[:MAX_ROWS])
+    more = f", … ({len(storage)} in all)" if len(storage) > MAX_ROWS else ""
     st.code(
         f"shape   {t.shape}\nstrides {data.strides}\ncontiguous {data.is_contiguous()}\n"
-        f"storage {t.tuple()[0].tolist()}",
+        f"storage [{shown}{more}]",
         language="text",
+        wrap_lines=True,
     )
     st.dataframe(layout(data), hide_index=True, height=260)
 

@@ -15,6 +15,9 @@ from mt_operators import datasets
 
 from .module3 import usable_backends
 
+DIGITS_TRAIN = 1437
+"""Images in the digits training split (the rest of scikit-learn's 1797 are the test split)."""
+
 TASKS = {
     "2-D points, MLP": ("points", "mlp"),
     "digits, CNN": ("digits", "cnn"),
@@ -35,12 +38,12 @@ def _settings() -> TrainConfig:
         epochs = c[4].number_input("epochs", 1, 200, 30)
         lr = c[5].number_input("learning rate", 0.001, 1.0, 0.05, format="%.3f")
     else:
-        dataset = "digits"
-        samples = c[1].number_input("training images", 50, 1437, 500, step=50)
+        dataset = c[0].selectbox("dataset", ["digits"], disabled=True)
+        samples = c[1].number_input("training images", 50, DIGITS_TRAIN, DIGITS_TRAIN, step=50)
         hidden = c[3].number_input(
             "channels" if model == "cnn" else "hidden", 2, 128, 8 if model == "cnn" else 64
         )
-        epochs = c[4].number_input("epochs", 1, 50, 3)
+        epochs = c[4].number_input("epochs", 1, 50, 4)
         lr = c[5].number_input("learning rate", 0.001, 1.0, 0.01, format="%.3f")
     backend = c[2].selectbox("backend", backends, index=default)
     return TrainConfig(
