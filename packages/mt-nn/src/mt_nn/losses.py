@@ -1,6 +1,7 @@
 """Losses, averaged over the batch by default (``reduction="sum"`` or ``"none"`` as PyTorch).
 
-Class labels are float tensors of class indices, shape ``(N,)``, or one-hot rows ``(N, C)``.
+Class labels are float tensors of class indices, shape ``(N,)``, or one-hot (or probability) rows
+``(N, C)``. Gradients flow to a target that requires grad too, as in PyTorch.
 The log-based losses are stable: `binary_cross_entropy` clamps each log at -100 (as PyTorch),
 the ``_with_logits`` and `cross_entropy` forms never take the log of a rounded-off probability.
 """
@@ -75,14 +76,14 @@ class Softplus(Function):
 def mse_loss(x: Tensor, target: Tensor, reduction: Reduction = "mean") -> Tensor:
     """Mean squared error $(x - t)^2$."""
     _same_shape("mse_loss", x, target)
-    diff = x - target.detach()
+    diff = x - target
     return _reduce(diff * diff, reduction)
 
 
 def binary_cross_entropy(x: Tensor, target: Tensor, reduction: Reduction = "mean") -> Tensor:
     """$-(t \\log p + (1 - t) \\log(1 - p))$ for probabilities ``p`` (logs clamped at -100)."""
     _same_shape("binary_cross_entropy", x, target)
-    t = target.detach()
+    t = target
     losses = -(t * ClampedLog.apply(x) + (1.0 - t) * ClampedLog.apply(1.0 - x))
     return _reduce(losses, reduction)
 
@@ -92,7 +93,7 @@ def binary_cross_entropy_with_logits(
 ) -> Tensor:
     """Binary cross-entropy of $\\sigma(z)$, computed as $\\mathrm{softplus}(z) - z t$ (stable)."""
     _same_shape("binary_cross_entropy_with_logits", x, target)
-    return _reduce(Softplus.apply(x) - x * target.detach(), reduction)
+    return _reduce(Softplus.apply(x) - x * target, reduction)
 
 
 def one_hot(target: Tensor, classes: int) -> Tensor:
@@ -115,7 +116,7 @@ def nll_loss(x: Tensor, target: Tensor, reduction: Reduction = "mean") -> Tensor
     if target.shape == (n,):
         rows = one_hot(target, c)
     elif target.shape == (n, c):
-        rows = target.detach()
+        rows = target
     else:
         raise ValueError(
             f"nll_loss: target shape {target.shape} should be ({n},) labels or ({n}, {c}) one-hot"

@@ -264,7 +264,7 @@ class Tensor:
         if isinstance(b, Tensor):
             return b
         if isinstance(b, numbers.Real):
-            return Tensor.make([float(b)], (1,), backend=self.backend)
+            return Tensor.make([float(b)], (), backend=self.backend)
         raise TypeError(f"unsupported operand type(s) for {op}: 'Tensor' and {type(b).__name__!r}")
 
     def __add__(self, b: Any) -> Tensor:

@@ -3,7 +3,9 @@
 Later stages import these instead of writing their own: ``shapes``/``tensors`` generate inputs
 (optionally permuted, so non-contiguous), ``backends()`` lists every installed backend for
 ``pytest.mark.parametrize``, `assert_tensors_close` compares with labelled tolerances, and
-`assert_matches_torch` is the torch-parity helper (forward values, then each input's gradient).
+`assert_matches_torch` is the torch-parity helper for stage tensors (forward values, then each
+input's gradient) and `assert_torch_parity` the one for torch-faced modules such as
+``minitorch.torch`` (the same script run on both).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "OpInfo",
     "TensorOpInfo",
     "assert_matches_torch",
+    "assert_torch_parity",
     "assert_tensors_close",
     "backend_names",
     "broadcastable_shapes",
@@ -199,6 +202,73 @@ def assert_matches_torch(
             continue
         got = o.grad.to_numpy() if o.grad is not None else np.zeros(t.shape)
         assert_tensors_close(got, t.grad.numpy(), f"backward of input {i}", *backward_tol)
+
+
+def _outputs(out: Any) -> list[Any]:
+    """A function's tensors as a flat list (a tensor, or a tuple/list/named tuple of them)."""
+    if isinstance(out, tuple | list):
+        return [t for o in out for t in _outputs(o)]
+    return [out]
+
+
+def assert_torch_parity(
+    fn: Callable[..., Any],
+    *inputs: npt.NDArray[Any],
+    ours: Any,
+    forward_tol: tuple[float, float] = (1e-6, 1e-9),
+    backward_tol: tuple[float, float] = (1e-5, 1e-8),
+) -> None:
+    """Run ``fn(T, *tensors)`` with ``T`` = torch and ``T`` = ``ours`` (a module with PyTorch's
+    face, such as ``minitorch.torch``) and compare.
+
+    Float arrays become float64 tensors that require grad; integer and boolean arrays become
+    ``int64``/``bool`` tensors. First each output's shape, dtype and values ("forward output j"),
+    then, when an output requires grad, the gradient of every float input after the sum of the
+    outputs' sums is backpropagated ("backward of input i"). Skips the test when torch is absent.
+    """
+    import pytest
+
+    torch = pytest.importorskip("torch")
+    results = []
+    for T in (torch, ours):
+        tensors = [
+            T.tensor(x, dtype=T.float64, requires_grad=True)
+            if np.issubdtype(np.asarray(x).dtype, np.floating)
+            else T.tensor(x)
+            for x in inputs
+        ]
+        outs = _outputs(fn(T, *tensors))
+        grads: list[Any] = []
+        learning = [o for o in outs if getattr(o, "requires_grad", False)]
+        if learning:
+            total = learning[0].sum()
+            for o in learning[1:]:
+                total = total + o.sum()
+            total.backward()
+            grads = [t.grad for t in tensors]
+        results.append((outs, grads))
+    (theirs, their_grads), (mine, my_grads) = results
+    if len(theirs) != len(mine):
+        raise AssertionError(f"forward: {len(mine)} outputs, expected {len(theirs)}")
+    for j, (e, a) in enumerate(zip(theirs, mine, strict=True)):
+        label = f"forward output {j}"
+        if not hasattr(e, "shape"):
+            if e != a:
+                raise AssertionError(f"{label}: {a!r} != expected {e!r}")
+            continue
+        if str(a.dtype) != str(e.dtype):
+            raise AssertionError(f"{label}: dtype {a.dtype} != expected {e.dtype}")
+        expected = np.asarray(e.detach().numpy(), dtype=np.float64)
+        actual = np.asarray(a.detach().numpy(), dtype=np.float64)
+        assert_tensors_close(actual, expected, label, *forward_tol)
+    for i, (e, a) in enumerate(zip(their_grads, my_grads, strict=True)):
+        if e is None and a is None:
+            continue
+        if e is None or a is None:
+            raise AssertionError(f"backward of input {i}: gradient {a} != expected {e}")
+        expected = np.asarray(e.numpy(), dtype=np.float64)
+        actual = np.asarray(a.numpy(), dtype=np.float64)
+        assert_tensors_close(actual, expected, f"backward of input {i}", *backward_tol)
 
 
 @dataclass(frozen=True)

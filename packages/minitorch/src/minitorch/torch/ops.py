@@ -99,11 +99,13 @@ def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
 
 
 def maximum(a: Tensor, b: Tensor) -> Tensor:
-    return where(a >= b, a, b)
+    """The larger element of each pair; a tie shares the gradient equally, as PyTorch."""
+    return where(a > b, a, where(a < b, b, (a + b) / 2))
 
 
 def minimum(a: Tensor, b: Tensor) -> Tensor:
-    return where(a <= b, a, b)
+    """The smaller element of each pair; a tie shares the gradient equally."""
+    return where(a < b, a, where(a > b, b, (a + b) / 2))
 
 
 def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:

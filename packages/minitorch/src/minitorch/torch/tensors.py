@@ -720,8 +720,9 @@ class Tensor:
         fn = mt_nn.max if which == "max" else mt_nn.min
         arg = mt_nn.argmax_indices if which == "max" else mt_nn.argmin_indices
         if isinstance(dim, Tensor):
-            picked = (self >= dim) if which == "max" else (self <= dim)
-            return where(picked, self, dim)
+            from .ops import maximum, minimum
+
+            return maximum(self, dim) if which == "max" else minimum(self, dim)
         if dim is None:
             return self._reduce(None, False, fn, self._dtype)
         values = self._reduce(dim, keepdim, fn, self._dtype)

@@ -14,7 +14,7 @@ import mt_nn
 import mt_tensor as mt
 
 from .. import dtypes
-from ..tensors import Tensor, UnsupportedError, wrap
+from ..tensors import Tensor, UnsupportedError, where, wrap
 
 Reduction = Literal["mean", "sum", "none"]
 
@@ -43,8 +43,8 @@ def tanh(x: Tensor) -> Tensor:
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """$\\mathrm{relu}(x) - s\\,\\mathrm{relu}(-x)$."""
-    return x.relu() - (-x).relu() * negative_slope
+    """$x$ where $x > 0$, else $s x$ (the gradient at 0 is $s$, as PyTorch)."""
+    return where(x > 0, x, x * negative_slope)
 
 
 def softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:

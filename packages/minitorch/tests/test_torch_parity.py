@@ -1,0 +1,487 @@
+"""``minitorch.torch`` against PyTorch: every op of the face on generated shapes.
+
+Each case is one line: a function of the module ``T`` (torch, then ours) and its inputs,
+compared by `assert_torch_parity` (outputs' shapes, dtypes and values, then the gradient of every
+float input). The whole file skips without torch (``pip install torch==2.13.0``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minitorch.torch as ours
+from mt_tensor.testing import assert_torch_parity, shapes, tensor_data
+
+pytest.importorskip("torch", reason="the parity suite compares with torch==2.13.0")
+
+Array = npt.NDArray[Any]
+Inputs = st.SearchStrategy[tuple[Array, ...]]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One op of the face: ``fn(T, *tensors)`` and the strategy for its input arrays."""
+
+    name: str
+    fn: Callable[..., Any]
+    inputs: Inputs
+
+
+def arrays(
+    shape_st: st.SearchStrategy[tuple[int, ...]] | None = None, lo: float = -5.0, hi: float = 5.0
+) -> st.SearchStrategy[Array]:
+    return (shapes(1, 3) if shape_st is None else shape_st).flatmap(
+        lambda s: tensor_data(s, lo, hi)
+    )
+
+
+def distinct(
+    shape_st: st.SearchStrategy[tuple[int, ...]] | None = None,
+) -> st.SearchStrategy[Array]:
+    """Values without ties (max/min route the gradient to one element)."""
+
+    @st.composite
+    def draw(d: st.DrawFn) -> Array:
+        s = d(shapes(1, 3) if shape_st is None else shape_st)
+        order = d(st.permutations(range(int(np.prod(s)))))
+        return (np.array(order, dtype=np.float64) * 0.37 - 1.0).reshape(s)
+
+    return draw()
+
+
+def one(a: st.SearchStrategy[Array]) -> Inputs:
+    return a.map(lambda x: (x,))
+
+
+def pair_same() -> Inputs:
+    return shapes(1, 3).flatmap(lambda s: st.tuples(tensor_data(s, -5, 5), tensor_data(s, -5, 5)))
+
+
+def broadcast_pair() -> Inputs:
+    @st.composite
+    def draw(d: st.DrawFn) -> tuple[Array, Array]:
+        s = d(shapes(1, 3))
+        other = tuple(1 if d(st.booleans()) else n for n in s)[d(st.integers(0, len(s) - 1)) :]
+        return d(tensor_data(s, -5, 5)), d(tensor_data(other, -5, 5))
+
+    return draw()
+
+
+def matmul_pair(batch: int = 0) -> Inputs:
+    @st.composite
+    def draw(d: st.DrawFn) -> tuple[Array, Array]:
+        n, m, p = (d(st.integers(1, 4)) for _ in range(3))
+        b = tuple(d(st.integers(1, 3)) for _ in range(batch))
+        return d(tensor_data((*b, n, m))), d(tensor_data((*b, m, p)))
+
+    return draw()
+
+
+def logits_and_labels(probabilities: bool = False) -> Inputs:
+    @st.composite
+    def draw(d: st.DrawFn) -> tuple[Array, Array]:
+        n, c = d(st.integers(1, 5)), d(st.integers(2, 5))
+        logits = d(tensor_data((n, c), -5, 5))
+        if probabilities:
+            p = d(tensor_data((n, c), 0.01, 1.0))
+            return logits, p / p.sum(axis=1, keepdims=True)
+        return logits, np.array(d(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+
+    return draw()
+
+
+def images(channels: int = 2, side: tuple[int, int] = (3, 6)) -> st.SearchStrategy[Array]:
+    @st.composite
+    def draw(d: st.DrawFn) -> Array:
+        b, h, w = d(st.integers(1, 2)), d(st.integers(*side)), d(st.integers(*side))
+        return d(tensor_data((b, channels, h, w)))
+
+    return draw()
+
+
+def conv_inputs(dims: int) -> Inputs:
+    @st.composite
+    def draw(d: st.DrawFn) -> tuple[Array, Array, Array, int, int]:
+        b, c, o = d(st.integers(1, 2)), d(st.integers(1, 2)), d(st.integers(1, 3))
+        k = d(st.integers(1, 3))
+        size = tuple(d(st.integers(k, 6)) for _ in range(dims))
+        x = d(tensor_data((b, c, *size)))
+        w = d(tensor_data((o, c, *(k,) * dims)))
+        return x, w, d(tensor_data((o,))), d(st.integers(1, 2)), d(st.integers(0, 2))
+
+    return draw().map(lambda t: (t[0], t[1], t[2], np.array(t[3]), np.array(t[4])))
+
+
+def labels(n: int, c: int) -> st.SearchStrategy[Array]:
+    return st.lists(st.integers(0, c - 1), min_size=n, max_size=n).map(np.array)
+
+
+def index_of(x: Array) -> st.SearchStrategy[Array]:
+    return st.lists(st.integers(0, x.shape[0] - 1), min_size=1, max_size=4).map(np.array)
+
+
+CASES = [
+    # Element-wise and arithmetic.
+    Case("add", lambda T, a, b: a + b, broadcast_pair()),
+    Case("sub", lambda T, a, b: a - b, broadcast_pair()),
+    Case("mul", lambda T, a, b: a * b, broadcast_pair()),
+    Case("div", lambda T, a, b: a / (b.abs() + 1), broadcast_pair()),
+    Case("number ops", lambda T, a: (2 - a * 3 + 1) / 4, one(arrays())),
+    Case("rdiv", lambda T, a: 1 / (a.abs() + 0.5), one(arrays())),
+    Case("neg", lambda T, a: -a, one(arrays())),
+    Case("exp", lambda T, a: a.exp(), one(arrays())),
+    Case("log", lambda T, a: T.log(a), one(arrays(lo=0.1, hi=5))),
+    Case("sqrt", lambda T, a: a.sqrt(), one(arrays(lo=0.1, hi=5))),
+    Case("pow", lambda T, a: a.pow(2) + a**3 - T.pow(a, 1), one(arrays())),
+    Case("pow real", lambda T, a: a**0.5 + a**-1.5, one(arrays(lo=0.1, hi=5))),
+    Case("abs", lambda T, a: a.abs(), one(arrays())),
+    Case("clamp", lambda T, a: a.clamp(-1.0, 2.0) + T.clamp(a, min=0.5), one(arrays())),
+    Case("relu", lambda T, a: a.relu() + T.relu(a), one(arrays())),
+    Case("sigmoid", lambda T, a: a.sigmoid(), one(arrays())),
+    Case("tanh", lambda T, a: a.tanh() + T.tanh(a), one(arrays())),
+    Case("matmul", lambda T, a, b: a @ b, matmul_pair()),
+    Case("mm", lambda T, a, b: T.mm(a, b), matmul_pair()),
+    Case("bmm", lambda T, a, b: a.bmm(b), matmul_pair(batch=1)),
+    Case("matmul batched", lambda T, a, b: T.matmul(a, b), matmul_pair(batch=2)),
+    Case("matmul vector", lambda T, a, b: a @ b[..., 0], matmul_pair()),
+    Case(
+        "comparisons", lambda T, a, b: (a < b, a <= b, a > b, a >= b, a == b, a != b), pair_same()
+    ),
+    Case("logic", lambda T, a, b: ((a > 0) & (b > 0), (a > 0) | (b > 0), ~(a > 0)), pair_same()),
+    Case("where", lambda T, a, b: T.where(a > b, a, b * 2), pair_same()),
+    # Reductions: PyTorch's dims.
+    Case("sum", lambda T, a: (a.sum(), a.sum(0), a.sum(-1, keepdim=True), T.sum(a)), one(arrays())),
+    Case("mean", lambda T, a: (a.mean(), a.mean(0), a.mean(dim=-1, keepdim=True)), one(arrays())),
+    Case("sum dims", lambda T, a: a.sum(dim=(0, -1)), one(arrays(shapes(2, 3)))),
+    Case("max", lambda T, a: (a.max(), *a.max(0), *a.max(dim=-1, keepdim=True)), one(distinct())),
+    Case("min", lambda T, a: (a.min(), *a.min(0), *T.min(a, -1, keepdim=True)), one(distinct())),
+    Case(
+        "argmax",
+        lambda T, a: (a.argmax(), a.argmax(0), a.argmin(-1, keepdim=True)),
+        one(distinct()),
+    ),
+    Case("maximum", lambda T, a, b: T.maximum(a, b) + T.minimum(a, b) * 2, pair_same()),
+    Case("softmax", lambda T, a: (a.softmax(-1), T.softmax(a, 0)), one(arrays())),
+    Case("log_softmax", lambda T, a: (a.log_softmax(-1), T.log_softmax(a, 0)), one(arrays())),
+    Case("all any", lambda T, a: ((a > 0).all(), (a > 0).any(), (a > 0).all(0)), one(arrays())),
+    # Shapes.
+    Case("reshape", lambda T, a: a.reshape(-1) * a.reshape(a.numel(), 1).view(-1), one(arrays())),
+    Case(
+        "flatten",
+        lambda T, a: (a.flatten(), a.flatten(1), T.flatten(a, 0, -1)),
+        one(arrays(shapes(2, 3))),
+    ),
+    Case(
+        "unsqueeze",
+        lambda T, a: (a.unsqueeze(0), a.unsqueeze(-1), a.unsqueeze(1).squeeze(1)),
+        one(arrays()),
+    ),
+    Case("squeeze", lambda T, a: (a.squeeze(), a.squeeze(0)), one(arrays(shapes(1, 3, 1, 2)))),
+    Case(
+        "transpose",
+        lambda T, a: (a.transpose(0, -1), a.T, a.t() if a.dim() == 2 else a),
+        one(arrays(shapes(2, 3))),
+    ),
+    Case("permute", lambda T, a: a.permute(*reversed(range(a.dim()))).contiguous(), one(arrays())),
+    Case("expand", lambda T, a: a.unsqueeze(0).expand(3, *a.shape) * 1.5, one(arrays())),
+    Case(
+        "expand -1",
+        lambda T, a: a[..., :1].expand(-1, 4) if a.dim() == 2 else a,
+        one(arrays(shapes(2, 2))),
+    ),
+    Case(
+        "repeat",
+        lambda T, a: a.repeat(2, 1) if a.dim() == 2 else a.repeat(3),
+        one(arrays(shapes(1, 2))),
+    ),
+    Case("cat", lambda T, a, b: (T.cat([a, b, a], 0), T.cat([a, b], -1)), pair_same()),
+    Case("stack", lambda T, a, b: (T.stack([a, b]), T.stack([a, b], -1)), pair_same()),
+    Case("chunk", lambda T, a: a.chunk(2, 0), one(arrays())),
+    Case("clone", lambda T, a: a.clone() * a.detach(), one(arrays())),
+    # Indexing with gradients.
+    Case("index int", lambda T, a: (a[0], a[-1]), one(arrays())),
+    Case("slice", lambda T, a: (a[:, 1:3], a[::2], a[..., -1]), one(arrays(shapes(2, 3)))),
+    Case("mask", lambda T, a: a[a > 0], one(arrays())),
+    Case(
+        "index tensor",
+        lambda T, a, i: a[i],
+        one(arrays()).flatmap(lambda t: st.tuples(st.just(t[0]), index_of(t[0]))),
+    ),
+    Case("setitem", lambda T, a: _setitem(T, a), one(arrays(shapes(1, 3, 2)))),
+    # Creation and dtypes.
+    Case("creation", lambda T: _creation(T), st.just(())),
+    Case("dtypes", lambda T, a: _dtypes(T, a), one(arrays())),
+    Case(
+        "int arithmetic",
+        lambda T, i: (i + 1, i * 2, i / 2, i // 2, i % 3, i.float() * 0.5, i.sum()),
+        one(labels(4, 7)),
+    ),
+    # nn.functional.
+    Case(
+        "cross_entropy",
+        lambda T, x, y: (
+            T.nn.functional.cross_entropy(x, y),
+            T.nn.functional.cross_entropy(x, y, reduction="sum"),
+        ),
+        logits_and_labels(),
+    ),
+    Case(
+        "cross_entropy probabilities",
+        lambda T, x, p: T.nn.functional.cross_entropy(x, p),
+        logits_and_labels(True),
+    ),
+    Case(
+        "nll_loss",
+        lambda T, x, y: T.nn.functional.nll_loss(x.log_softmax(1), y, reduction="none"),
+        logits_and_labels(),
+    ),
+    Case("mse_loss", lambda T, a, b: T.nn.functional.mse_loss(a, b), pair_same()),
+    Case(
+        "bce",
+        lambda T, a, b: T.nn.functional.binary_cross_entropy(a.sigmoid(), b.sigmoid()),
+        pair_same(),
+    ),
+    Case(
+        "bce logits",
+        lambda T, a, b: T.nn.functional.binary_cross_entropy_with_logits(a, b.sigmoid()),
+        pair_same(),
+    ),
+    Case("one_hot", lambda T, y: T.nn.functional.one_hot(y, 7), one(labels(5, 7))),
+    Case("linear", lambda T, x, w: T.nn.functional.linear(x, w.t(), w[0]), matmul_pair()),
+    Case(
+        "conv1d",
+        lambda T, x, w, b, s, p: T.nn.functional.conv1d(x, w, b, stride=int(s), padding=int(p)),
+        conv_inputs(1),
+    ),
+    Case(
+        "conv2d",
+        lambda T, x, w, b, s, p: T.nn.functional.conv2d(x, w, b, stride=int(s), padding=int(p)),
+        conv_inputs(2),
+    ),
+    Case(
+        "conv2d same",
+        lambda T, x, w, b, s, p: T.nn.functional.conv2d(x, w, padding="same"),
+        conv_inputs(2),
+    ),
+    Case(
+        "max_pool2d",
+        lambda T, x: T.nn.functional.max_pool2d(x, 2),
+        one(
+            distinct(
+                st.tuples(
+                    st.integers(1, 2), st.integers(1, 2), st.integers(2, 5), st.integers(2, 5)
+                )
+            )
+        ),
+    ),
+    Case("avg_pool2d", lambda T, x: T.nn.functional.avg_pool2d(x, (2, 1)), one(images())),
+    Case(
+        "pad",
+        lambda T, x: (
+            T.nn.functional.pad(x, (1, 2)),
+            T.nn.functional.pad(x, (0, 1, 2, 0), value=3.0),
+        ),
+        one(arrays(shapes(2, 3))),
+    ),
+    Case(
+        "dropout off",
+        lambda T, x: (
+            T.nn.functional.dropout(x, 0.5, training=False) + T.nn.functional.dropout(x, 0.0)
+        ),
+        one(arrays()),
+    ),
+    Case(
+        "activations",
+        lambda T, x: (
+            T.nn.functional.relu(x),
+            T.nn.functional.sigmoid(x),
+            T.nn.functional.tanh(x),
+            T.nn.functional.leaky_relu(x, 0.1),
+        ),
+        one(arrays()),
+    ),
+]
+
+
+def _setitem(T: Any, a: Any) -> Any:
+    b = a * 1.0
+    b[0] = b[0] * 2
+    c = T.zeros(a.shape, dtype=T.float64)
+    c[a > 0] = 1.0
+    return b, c
+
+
+def _creation(T: Any) -> tuple[Any, ...]:
+    return (
+        T.tensor([[1, 2], [3, 4]]),
+        T.tensor([1.5, 2.0]),
+        T.tensor([True, False]),
+        T.tensor(3.0),
+        T.zeros(2, 3),
+        T.ones((2,), dtype=T.int64),
+        T.full((2, 2), 7),
+        T.full((2,), 0.5),
+        T.arange(5),
+        T.arange(1, 2, 0.25),
+        T.linspace(0, 1, 5),
+        T.eye(3),
+        T.zeros_like(T.ones(2, dtype=T.float64)),
+        T.ones_like(T.tensor([1, 2])),
+        T.from_numpy(np.arange(6.0).reshape(2, 3)),
+        T.from_numpy(np.arange(3)),
+    )
+
+
+def _dtypes(T: Any, a: Any) -> tuple[Any, ...]:
+    i = (a * 3).long()
+    return (
+        a.float(),
+        a.double(),
+        i,
+        a.int(),
+        (a > 0).long(),
+        (a > 0).float(),
+        i + 1,
+        i + 0.5,
+        i * a,
+        (a > 0) + (a < 1),
+        (a > 0) * 3,
+        a.to(T.float32),
+        i.to(T.float64),
+        T.tensor(2) * a,
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+@given(data=st.data())
+def test_same_as_torch(case: Case, data: st.DataObject) -> None:
+    assert_torch_parity(case.fn, *data.draw(case.inputs), ours=ours)
+
+
+# Modules, optimizers, data: the same weights in both libraries.
+
+
+def _copy_weights(theirs: Any, mine: Any) -> None:
+    state = {k: ours.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()}
+    mine.load_state_dict(state)
+
+
+def _models(T: Any) -> Any:
+    nn = T.nn
+    return nn.Sequential(
+        nn.Conv2d(1, 3, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(3 * 2 * 2, 5),
+        nn.Tanh(),
+        nn.Dropout(0.3),
+        nn.Linear(5, 3),
+    )
+
+
+@settings(max_examples=10)
+@given(x=tensor_data((4, 1, 4, 4)), y=labels(4, 3), lr=st.sampled_from([0.01, 0.1]))
+def test_a_model_trains_as_in_torch(x: Array, y: Array, lr: float) -> None:
+    import torch
+
+    theirs, mine = _models(torch).double(), _models(ours).double()
+    _copy_weights(theirs, mine)
+    theirs.eval()
+    mine.eval()
+    for T, model in ((torch, theirs), (ours, mine)):
+        opt = T.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=0.01)
+        loss_fn = T.nn.CrossEntropyLoss()
+        for _ in range(3):
+            opt.zero_grad()
+            loss = loss_fn(model(T.tensor(x)), T.tensor(y))
+            loss.backward()
+            opt.step()
+    for (name, a), (_, b) in zip(
+        theirs.state_dict().items(), mine.state_dict().items(), strict=True
+    ):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-6, atol=1e-9, err_msg=name)
+
+
+@pytest.mark.parametrize("make", ["Adam", "AdamW", "SGD"])
+@given(w=tensor_data((3, 2)), g=tensor_data((3, 2)))
+def test_optimizers_step_as_in_torch(make: str, w: Array, g: Array) -> None:
+    import torch
+
+    finals = []
+    for T in (torch, ours):
+        p = T.tensor(w, dtype=T.float64, requires_grad=True)
+        opt = getattr(T.optim, make)([p], lr=0.05, weight_decay=0.1)
+        schedule = T.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+        for _ in range(5):
+            opt.zero_grad()
+            (p * T.tensor(g) + p * p).sum().backward()
+            opt.step()
+            schedule.step()
+        finals.append((p.detach().numpy(), opt.param_groups[0]["lr"]))
+    np.testing.assert_allclose(finals[1][0], finals[0][0], rtol=1e-6, atol=1e-9)
+    assert finals[1][1] == pytest.approx(finals[0][1])
+
+
+def test_dataloader_batches_as_in_torch() -> None:
+    import torch
+
+    x, y = np.arange(20.0).reshape(10, 2), np.arange(10)
+    batches = []
+    for T in (torch, ours):
+        data = T.utils.data.TensorDataset(T.tensor(x), T.tensor(y))
+        loader = T.utils.data.DataLoader(data, batch_size=4)
+        batches.append([(bx.numpy().tolist(), by.numpy().tolist()) for bx, by in loader])
+        assert len(loader) == 3
+    assert batches[0] == batches[1]
+    shuffled = ours.utils.data.DataLoader(
+        ours.utils.data.TensorDataset(ours.tensor(y)), batch_size=3, shuffle=True, drop_last=True
+    )
+    seen = [int(v) for (b,) in shuffled for v in b]
+    assert len(seen) == 9 and len(set(seen)) == 9
+
+
+@pytest.mark.parametrize("name", ["ReLU", "Tanh", "Sigmoid", "Flatten", "Identity"])
+def test_parameterless_modules_match(name: str) -> None:
+
+    x = np.linspace(-2, 2, 12).reshape(2, 6)
+    assert_torch_parity(lambda T, t: getattr(T.nn, name)()(t), x, ours=ours)
+
+
+@given(idx=labels(5, 4))
+def test_embedding_looks_up_rows(idx: Array) -> None:
+    import torch
+
+    theirs, mine = torch.nn.Embedding(4, 3).double(), ours.nn.Embedding(4, 3).double()
+    _copy_weights(theirs, mine)
+    for T, model in ((torch, theirs), (ours, mine)):
+        model(T.tensor(idx)).sum().backward()
+    grad = mine.weight.grad
+    assert grad is not None
+    np.testing.assert_allclose(grad.numpy(), theirs.weight.grad.numpy())
+
+
+def test_repr_looks_like_torch() -> None:
+    import torch
+
+    cases: list[Callable[[Any], Any]] = [
+        lambda T: T.tensor([1.0, 2.5]),
+        lambda T: T.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True),
+        lambda T: T.tensor([1, 2, 3]),
+        lambda T: T.tensor([True, False]),
+        lambda T: T.tensor(3.0),
+        lambda T: T.tensor([1.0, 2.0], dtype=T.float64),
+        lambda T: T.tensor([0.001, 2000.0]),
+        lambda T: T.tensor([1.0, 2.0], requires_grad=True) * 2,
+    ]
+    for make in cases:
+        theirs, mine = repr(make(torch)), repr(make(ours))
+        assert mine.split("grad_fn")[0] == theirs.split("grad_fn")[0], (mine, theirs)
