@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given
@@ -147,6 +149,19 @@ def test_user_functions_match_simple(kind: str, data: st.DataObject) -> None:
     assert_tensors_close(reduced, SimpleOps.reduce(_hypot, 0.0)(simple(a), a.dims - 1), "reduce")
 
 
+def test_builtin_functions_match_simple() -> None:
+    """Builtins (not Python functions, so numba cannot compile them directly) work too."""
+    a = tensor(np.linspace(-3.0, 3.0, 12).reshape(3, 4), backend="fast")
+    b = tensor(np.linspace(0.5, 2.0, 4), backend="fast")
+    cases = [
+        (FastOps.map(math.atan)(a), SimpleOps.map(math.atan)(simple(a))),
+        (FastOps.zip(math.hypot)(a, b), SimpleOps.zip(math.hypot)(simple(a), simple(b))),
+        (FastOps.reduce(min, math.inf)(a, 1), SimpleOps.reduce(min, math.inf)(simple(a), 1)),
+    ]
+    for i, (actual, expected) in enumerate(cases):
+        assert_tensors_close(actual, expected, f"builtin {i}")
+
+
 def test_domain_rule_matches_operators() -> None:
     values = [-1.0, -0.0, 0.0, 1e-300, 2.0, 800.0]
     a = tensor(values, backend="fast")
@@ -223,6 +238,11 @@ ERRORS: list[tuple[str, Callable[[], object], type[Exception]]] = [
         lambda: FastOps.map(_uses_objects)(tensor([1.0], backend="fast")),
         TypeError,
     ),
+    (
+        "uncompilable callable",
+        lambda: FastOps.map(functools.partial(max, 0.0))(tensor([1.0], backend="fast")),
+        TypeError,
+    ),
 ]
 
 
@@ -230,6 +250,8 @@ ERRORS: list[tuple[str, Callable[[], object], type[Exception]]] = [
 def test_bad_input_raises_mt_tensor_errors(
     case: str, call: Callable[[], object], error: type[Exception]
 ) -> None:
+    if case.startswith("uncompilable") and numba.config.DISABLE_JIT:
+        pytest.skip("NUMBA_DISABLE_JIT=1 runs the function as Python, which accepts it")
     with pytest.raises(error) as info:
         call()
     assert "numba" not in type(info.value).__module__

@@ -41,7 +41,7 @@ def _vectorisable(fn: Callable[[float], float]) -> Callable[[float], float]:
 @_vectorisable
 def exp(x: float) -> float:
     """$e^x$ as `mt_operators.operators.exp`, in arithmetic a vector loop can run."""
-    t = x if -746.0 < x < 710.0 else (710.0 if x >= 710.0 else -746.0)  # nan: any finite t
+    t = x if -746.0 < x < EXP_MAX else (EXP_MAX if x >= EXP_MAX else -746.0)  # nan: -746
     k = math.floor(t * LOG2_E + 0.5)
     r = (t - k * LN2_HI) - k * LN2_LO
     p = 0.0

@@ -3,8 +3,10 @@
 Shapes are checked here with mt-tensor's rules before any kernel runs, so bad input raises
 mt-tensor's errors. The table operators run precompiled, disk-cached kernels selected by code;
 any other float function gets kernels compiled for it on first use (once per process).
-Work below `PARALLEL_MIN` elements runs on the calling thread: a parallel launch costs more
-than it saves there.
+Work below `PARALLEL_MIN` elements (`MATMUL_PARALLEL_MIN` multiply-adds) runs on the calling
+thread: waking the worker threads costs a few microseconds, more than they save on less work.
+The thresholds are where serial and parallel kernels cross over (``python -m bench
+--crossover``); an element of exp, log or sigmoid counts `COSTLY` times.
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ from .kernels import Kernels
 from .matmul import matmul_parallel, matmul_serial
 
 PARALLEL_MIN = 1 << 15
-"""Elements of work below which a kernel runs serially (measured by ``python -m bench``)."""
-MATMUL_PARALLEL_MIN = 1 << 15
+"""Elements of work below which map, zip and reduce run serially."""
+COSTLY = 8
+"""Work per element of the maps in `kernels.COSTLY_MAPS` (about their time over a multiply's)."""
+MATMUL_PARALLEL_MIN = 1 << 20
 """Multiply-adds below which a matrix product runs serially."""
 
 _UNIT = np.ones(1, dtype=np.int64)
@@ -120,7 +124,8 @@ class FastOps:
             if out.size == 0:
                 return out
             try:
-                _launch(kernel, op, out.size, out.size, *_operands(out, a))
+                work = out.size * (COSTLY if op in kernels.COSTLY_MAPS else 1)
+                _launch(kernel, op, work, out.size, *_operands(out, a))
             except numba.core.errors.NumbaError as e:
                 raise _compile_error(fn, e) from None
             return out

@@ -13,6 +13,7 @@ Kernels assume checked input: shapes are validated by `mt_fast.fast_ops` before 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar, cast
 
@@ -67,6 +68,8 @@ UNARY_CODES: dict[Callable[[float], float], int] = {
     operators.sigmoid: SIGMOID,
     operators.relu: RELU,
 }
+COSTLY_MAPS = frozenset({LOG, EXP, SIGMOID})
+"""Maps that take several times longer per element than arithmetic (so go parallel sooner)."""
 BINARY_CODES: dict[Callable[[float, float], float], int] = {
     operators.add: ADD,
     operators.mul: MUL,
@@ -535,6 +538,7 @@ def reduce_parallel(
 
 # Any other float function: the same walkers in kernels made for it (numba's disk cache cannot
 # key on a closure, so these compile once per process; `mt_fast.fast_ops` keeps them in a dict).
+# A builtin such as ``math.exp`` is called from a Python function, which numba can compile.
 
 
 class Kernels(NamedTuple):
@@ -551,7 +555,7 @@ KNOWN_REDUCE = Kernels(reduce_span, reduce_parallel)
 
 def custom_map(fn: Callable[[float], float]) -> Kernels:
     """Map kernels for a float function outside the table (``op`` is ignored)."""
-    f = scalar(fn)
+    f = scalar(fn if inspect.isfunction(fn) else lambda x: fn(x))
 
     def span(
         op: int,
@@ -586,7 +590,7 @@ def custom_map(fn: Callable[[float], float]) -> Kernels:
 
 def custom_zip(fn: Callable[[float, float], float]) -> Kernels:
     """Zip kernels for a float function outside the table (``op`` is ignored)."""
-    f = scalar(fn)
+    f = scalar(fn if inspect.isfunction(fn) else lambda x, y: fn(x, y))
 
     def span(
         op: int,
@@ -642,7 +646,7 @@ def custom_zip(fn: Callable[[float, float], float]) -> Kernels:
 
 def custom_reduce(fn: Callable[[float, float], float]) -> Kernels:
     """Reduce kernels for a float function outside the table (``op`` is ignored)."""
-    f = scalar(fn)
+    f = scalar(fn if inspect.isfunction(fn) else lambda x, y: fn(x, y))
 
     def span(
         op: int,
