@@ -164,6 +164,21 @@ def test_tensor_train_on_points_draws_the_boundary(tmp_path: Path) -> None:
     assert f"{summary['test_acc']:.3f}" in done.stdout
 
 
+def test_fast_backend_warms_up_outside_the_timed_epochs(tmp_path: Path) -> None:
+    out = tmp_path / "fast"
+    done = minitorch(
+        "train", "--dataset", "xor", "--backend", "fast", "--epochs", "2", "--samples", "40",
+        "--hidden", "4", "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "warming up the fast backend" in done.stderr
+    metrics = assert_run_folder(out, ("loss.png", "boundary.png"), epochs=2)
+    summary: dict[str, float] = metrics["summary"]  # type: ignore[assignment]  # json value
+    assert summary["warm_up_seconds"] > 0
+    assert "warm-up" in done.stdout
+    assert summary["seconds"] == pytest.approx(sum(metrics["history"]["seconds"]))  # type: ignore[index]
+
+
 def test_digits_cnn_run_saves_confusion_and_misclassified(tmp_path: Path) -> None:
     pytest.importorskip("sklearn", reason="digits need scikit-learn (mt-nn[datasets])")
     out = tmp_path / "digits"

@@ -58,7 +58,7 @@ def load_data(config: dict[str, Any]) -> tuple[Any, Any]:
     if config["dataset"] == "digits":
         train, test = data.digits_dataset(backend=config["backend"])
         if config["samples"] is not None and config["samples"] < len(train):
-            train = _first(train, config["samples"], config["backend"])
+            train = first(train, config["samples"], config["backend"])
     else:
         train, test = data.points_dataset(
             config["dataset"], config["samples"], config["seed"], config["backend"]
@@ -66,7 +66,7 @@ def load_data(config: dict[str, Any]) -> tuple[Any, Any]:
     return train, test
 
 
-def _first(dataset: Any, n: int, backend: str) -> Any:
+def first(dataset: Any, n: int, backend: str) -> Any:
     """The first ``n`` examples of ``dataset`` (a smaller run for quick looks and tests)."""
     from mt_tensor import tensor
 

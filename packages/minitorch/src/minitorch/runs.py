@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -111,7 +112,10 @@ def run(config: TrainConfig, progress: bool = True) -> RunResult:
 
 
 def _summary(
-    config: TrainConfig, parameters: int, history: dict[str, list[float | None]]
+    config: TrainConfig,
+    parameters: int,
+    history: dict[str, list[float | None]],
+    warm_up_seconds: float = 0.0,
 ) -> dict[str, Any]:
     seconds = [s for s in history["seconds"] if s is not None]
     return {
@@ -125,6 +129,7 @@ def _summary(
         "seconds_per_epoch": float(np.median(seconds)) if seconds else 0.0,
         "first_epoch_seconds": seconds[0] if seconds else 0.0,
         "seconds": sum(seconds),
+        "warm_up_seconds": warm_up_seconds,
     }
 
 
@@ -134,9 +139,11 @@ def _finish(
     history: dict[str, list[float | None]],
     figures: dict[str, Any],
     save_model: Callable[[Path], None],
+    warm_up_seconds: float = 0.0,
 ) -> RunResult:
     assert config.out is not None, "TrainConfig.from_args always sets out"
-    result = RunResult(config, history, _summary(config, parameters, history))
+    summary = _summary(config, parameters, history, warm_up_seconds)
+    result = RunResult(config, history, summary)
     out = config.out
     title = f"{config.dataset} · {config.model} · {config.backend}"
     result.files.append(plots.save(plots.curves(history, title), out / "loss.png"))
@@ -217,10 +224,45 @@ def asdict_config(config: TrainConfig) -> dict[str, Any]:
     return {**asdict(config), "out": None if config.out is None else str(config.out)}
 
 
+COMPILED_BACKENDS = ("fast", "cuda")
+"""Backends whose kernels numba compiles on their first use (and caches on disk)."""
+
+
+def warm_up(config: TrainConfig, train: Any, test: Any, progress: bool) -> float:
+    """Compile the backend's kernels before the timed epochs; the seconds it took.
+
+    One epoch of a throwaway model on two batches runs every kernel training and evaluation
+    use. numba caches what it compiles, so only the first run after an install pays much.
+    """
+    if config.backend not in COMPILED_BACKENDS:
+        return 0.0
+    if progress:
+        print(
+            f"warming up the {config.backend} backend (numba compiles its kernels on a first "
+            "run and caches them)",
+            file=sys.stderr,
+            flush=True,
+        )
+    start = time.perf_counter()
+    n = 2 * config.batch
+    checkpoint.nn_module("train").fit(
+        checkpoint.build_model(asdict_config(config)),
+        checkpoint.first(train, n, config.backend),
+        checkpoint.first(test, n, config.backend),
+        epochs=1,
+        lr=config.lr,
+        batch_size=config.batch,
+        seed=config.seed,
+        progress=False,
+    )
+    return time.perf_counter() - start
+
+
 def _run_tensor(config: TrainConfig, progress: bool) -> RunResult:
     nn_train = checkpoint.nn_module("train")
     train, test = checkpoint.load_data(config_dict := asdict_config(config))
     model = checkpoint.build_model(config_dict)
+    warm_seconds = warm_up(config, train, test, progress)
     hist = nn_train.fit(
         model,
         train,
@@ -245,6 +287,7 @@ def _run_tensor(config: TrainConfig, progress: bool) -> RunResult:
         history,
         figures,
         lambda path: checkpoint.save(path, model, config_dict),
+        warm_seconds,
     )
 
 
@@ -285,6 +328,8 @@ def summary_table(result: RunResult) -> str:
         ("first epoch", f"{s['first_epoch_seconds']:.2f} s"),
         ("total", f"{s['seconds']:.1f} s"),
     ]
+    if s["warm_up_seconds"]:
+        rows.append(("warm-up", f"{s['warm_up_seconds']:.1f} s (compiling kernels, not counted)"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
 
