@@ -39,13 +39,16 @@ def curves(history: Mapping[str, Sequence[float | None]], title: str = "") -> Fi
     fig = Figure(figsize=(9, 3.5))
     loss_ax, acc_ax = fig.subplots(1, 2)
     epochs = np.arange(1, len(history["loss"]) + 1)
+    marker = "o" if len(epochs) <= 30 else None  # dots for a few epochs, a line for many
     loss = [np.nan if v is None else v for v in history["loss"]]
-    loss_ax.plot(epochs, loss, marker="o", color="tab:purple")
+    loss_ax.plot(epochs, loss, marker=marker, color="tab:purple")
     loss_ax.set(xlabel="epoch", ylabel="loss", title="training loss")
     for key, label in (("train_acc", "train"), ("test_acc", "test")):
         values = [np.nan if v is None else v for v in history.get(key, [])]
         if values and not np.all(np.isnan(values)):
-            acc_ax.plot(epochs[: len(values)], values, marker="o", label=label)
+            shown = int(np.sum(~np.isnan(values)))  # a lone value (scalar runs' test) needs a dot
+            dots = marker or ("o" if shown == 1 else None)
+            acc_ax.plot(epochs[: len(values)], values, marker=dots, label=label)
     acc_ax.set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(0.0, 1.02))
     acc_ax.legend(loc="lower right")
     for ax in (loss_ax, acc_ax):
