@@ -216,6 +216,9 @@ CASES = [
         one(arrays()).flatmap(lambda t: st.tuples(st.just(t[0]), index_of(t[0]))),
     ),
     Case("setitem", lambda T, a: _setitem(T, a), one(arrays(shapes(1, 3, 2)))),
+    Case("in place", lambda T, a: _in_place(T, a), one(arrays())),
+    Case("backward gradient", lambda T, a: _backward_with(T, a), one(arrays())),
+    Case("introspection", lambda T, a: _introspection(a), one(arrays())),
     # Creation and dtypes.
     Case("creation", lambda T: _creation(T), st.just(())),
     Case("dtypes", lambda T, a: _dtypes(T, a), one(arrays())),
@@ -317,6 +320,43 @@ def _setitem(T: Any, a: Any) -> Any:
     c = T.zeros(a.shape, dtype=T.float64)
     c[a > 0] = 1.0
     return b, c
+
+
+def _in_place(T: Any, a: Any) -> Any:
+    b = a.detach().clone()
+    with T.no_grad():
+        b.add_(1.0).mul_(2.0)
+        b.sub_(a, alpha=0.5)
+        b += 1
+        b.clamp_(-3.0, 3.0)
+    c = a * 1.0
+    c.mul_(a)
+    return b, c
+
+
+def _backward_with(T: Any, a: Any) -> Any:
+    """``backward(gradient)`` of a non-scalar output, then a function of the gradient."""
+    b = a.detach().clone().requires_grad_(True)
+    (b * b).backward(T.ones_like(b) * 3)
+    return a * b.grad
+
+
+def _introspection(a: Any) -> tuple[Any, ...]:
+    return (
+        tuple(a.shape),
+        a.size(0),
+        a.size(),
+        a.dim(),
+        a.ndim,
+        a.numel(),
+        a.detach().tolist(),
+        a.flatten()[0].item(),
+        a.requires_grad,
+        a.is_leaf,
+        (a * 2).is_leaf,
+        a.is_floating_point(),
+        len(a),
+    )
 
 
 def _creation(T: Any) -> tuple[Any, ...]:

@@ -52,7 +52,8 @@ def _infer(data: Any) -> tuple[npt.NDArray[Any], dtype]:
         return array, dtypes.int64
     if np.issubdtype(array.dtype, np.floating):
         return array, dtypes.get_default_dtype()
-    raise TypeError(f"cannot make a tensor from {type(data).__name__} data {data!r}")
+    kind = "str" if array.dtype.kind in "US" else str(array.dtype)
+    raise TypeError(f"cannot make a tensor from values of type {kind}: {data!r}")
 
 
 def _leaves(data: Sequence[Any]) -> list[Any]:

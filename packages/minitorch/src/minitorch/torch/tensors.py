@@ -390,7 +390,7 @@ class Tensor:
     def type(self, dt: DType | None = None) -> Any:
         """The dtype converted to (``type()`` alone names the tensor type, as PyTorch)."""
         if dt is None:
-            return f"torch.{'cuda.' if self.is_cuda else ''}{self._dtype.name.capitalize()}Tensor"
+            return f"torch.{'cuda.' if self.is_cuda else ''}{_TYPE_NAMES[self._dtype.name]}Tensor"
         return self._to_dtype(dt)
 
     def _to_dtype(self, dt: DType) -> Tensor:
@@ -712,7 +712,7 @@ class Tensor:
         if not self._dtype.is_floating_point:
             raise RuntimeError(
                 "mean(): could not infer output dtype. Input dtype must be either a floating "
-                f"point or complex dtype. Got: {self._dtype.name.capitalize()}"
+                f"point or complex dtype. Got: {_TYPE_NAMES[self._dtype.name]}"
             )
         return self._reduce(dim, keepdim, lambda t, d: t.mean(d), self._dtype)
 
@@ -1013,6 +1013,16 @@ class Tensor:
 
     def bool(self) -> Tensor:
         return self._to_dtype(dtypes.bool_)
+
+
+_TYPE_NAMES = {
+    "int64": "Long",
+    "int32": "Int",
+    "bool": "Bool",
+    "float32": "Float",
+    "float64": "Double",
+}
+"""PyTorch's names of the dtypes in messages and ``type()``."""
 
 
 def _example(dt: DType) -> Number:

@@ -1,8 +1,13 @@
-"""``torch.nn.init``: fill a tensor in place from the seeded generator, PyTorch's formulas."""
+"""``torch.nn.init``: fill a tensor in place from the seeded generator, by PyTorch's formulas.
+
+Each runs without recording a graph, so it may fill a parameter that requires grad.
+"""
 
 from __future__ import annotations
 
 import math
+
+from mt_autodiff import no_grad
 
 from ..tensors import Tensor
 
@@ -38,36 +43,39 @@ def _fan(t: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
+@no_grad()
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     return t.uniform_(a, b)
 
 
+@no_grad()
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     return t.normal_(mean, std)
 
 
+@no_grad()
 def constant_(t: Tensor, val: float) -> Tensor:
     return t.fill_(val)
 
 
 def zeros_(t: Tensor) -> Tensor:
-    return t.fill_(0.0)
+    return constant_(t, 0.0)
 
 
 def ones_(t: Tensor) -> Tensor:
-    return t.fill_(1.0)
+    return constant_(t, 1.0)
 
 
 def xavier_uniform_(t: Tensor, gain: float = 1.0) -> Tensor:
     """Uniform in $\\pm g \\sqrt{6 / (\\text{fan\\_in} + \\text{fan\\_out})}$."""
     fan_in, fan_out = _fans(t)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return t.uniform_(-bound, bound)
+    return uniform_(t, -bound, bound)
 
 
 def xavier_normal_(t: Tensor, gain: float = 1.0) -> Tensor:
     fan_in, fan_out = _fans(t)
-    return t.normal_(0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
 
 def kaiming_uniform_(
@@ -75,10 +83,10 @@ def kaiming_uniform_(
 ) -> Tensor:
     """Uniform in $\\pm g \\sqrt{3 / \\text{fan}}$ (He et al.)."""
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(t, mode))
-    return t.uniform_(-bound, bound)
+    return uniform_(t, -bound, bound)
 
 
 def kaiming_normal_(
     t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> Tensor:
-    return t.normal_(0.0, calculate_gain(nonlinearity, a) / math.sqrt(_fan(t, mode)))
+    return normal_(t, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(_fan(t, mode)))

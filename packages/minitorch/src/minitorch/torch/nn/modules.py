@@ -104,15 +104,35 @@ class Module(mt_operators.Module):
 
     # The tree (PyTorch's meanings: iterators, recursive).
 
-    def children(self) -> Iterator[Module]:  # type: ignore[override]  # an iterator, as PyTorch
-        return iter(self._modules.values())  # type: ignore[arg-type]  # only face modules here
+    def named_modules(self, prefix: str = "") -> list[tuple[str, Module]]:  # type: ignore[override]  # face modules
+        """This module and every one below it, each once (a shared module under its first name)."""
+        found: list[tuple[str, Module]] = []
+        seen: set[int] = set()
+        stack: list[tuple[str, Module]] = [(prefix, self)]
+        while stack:
+            path, m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            found.append((path, m))
+            children = [(f"{path}.{k}" if path else k, c) for k, c in m._modules.items()]
+            stack.extend(reversed(children))  # type: ignore[arg-type]  # only face modules here
+        return found
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
-        return iter(self._modules.items())  # type: ignore[arg-type]  # only face modules here
+        seen: set[int] = set()
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m  # type: ignore[misc]  # only face modules here
+
+    def children(self) -> Iterator[Module]:  # type: ignore[override]  # an iterator, as PyTorch
+        for _, m in self.named_children():
+            yield m
 
     def modules(self) -> Iterator[Module]:  # type: ignore[override]  # recursive, as PyTorch
         for _, m in self.named_modules():
-            yield m  # type: ignore[misc]  # only face modules here
+            yield m
 
     def named_parameters(  # type: ignore[override]  # an iterator, as PyTorch
         self, prefix: str = "", recurse: bool = True
@@ -133,9 +153,8 @@ class Module(mt_operators.Module):
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
         for path, m in self.named_modules():
-            for name, b in getattr(m, "_buffers", {}).items():
-                if b is not None:
-                    yield ".".join(x for x in (prefix, path, name) if x), b
+            for name, b in m._buffers.items():
+                yield ".".join(x for x in (prefix, path, name) if x), b
 
     def buffers(self) -> Iterator[Tensor]:
         for _, b in self.named_buffers():
@@ -179,9 +198,8 @@ class Module(mt_operators.Module):
             if learning:
                 p._t.requires_grad_(True)
         for _, m in self.named_modules():
-            for name, b in getattr(m, "_buffers", {}).items():
-                if b is not None:
-                    m._buffers[name] = b.to(*args, **kwargs)
+            for name, b in m._buffers.items():
+                m._buffers[name] = b.to(*args, **kwargs)
         return self
 
     def cpu(self: M) -> M:
@@ -198,20 +216,29 @@ class Module(mt_operators.Module):
 
     # State.
 
-    def state_dict(self) -> OrderedDict[str, Tensor]:
-        """Every parameter and buffer by dotted name, detached (sharing storage)."""
-        state: OrderedDict[str, Tensor] = OrderedDict()
-        for name, p in self.named_parameters():
-            state[name] = p.detach()
-        for name, b in self.named_buffers():
-            state[name] = b.detach()
+    def state_dict(
+        self,
+        destination: OrderedDict[str, Tensor] | None = None,
+        prefix: str = "",
+        keep_vars: bool = False,
+    ) -> OrderedDict[str, Tensor]:
+        """Parameters and buffers by dotted name, in PyTorch's order (a module's own, then its
+        children's); detached tensors sharing storage unless ``keep_vars``."""
+        state: OrderedDict[str, Tensor] = OrderedDict() if destination is None else destination
+        own: list[tuple[str, Any]] = [*self._parameters.items(), *self._buffers.items()]
+        for name, t in own:
+            if t is not None:
+                state[prefix + name] = t if keep_vars else t.detach()
+        for name, child in self._modules.items():
+            if isinstance(child, Module):
+                child.state_dict(state, f"{prefix}{name}.", keep_vars)
         return state
 
     def load_state_dict(
         self, state_dict: Mapping[str, Tensor], strict: bool = True
     ) -> IncompatibleKeys:
         """Copy values by name into this module's parameters and buffers."""
-        own = dict(self.named_parameters()) | dict(self.named_buffers())
+        own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):

@@ -63,7 +63,7 @@ class DataLoader:
 
     def __init__(
         self,
-        dataset: Dataset,
+        dataset: Dataset | Sequence[Any],
         batch_size: int | None = 1,
         shuffle: bool = False,
         drop_last: bool = False,

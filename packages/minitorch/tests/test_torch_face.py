@@ -1,0 +1,264 @@
+"""``minitorch.torch`` on its own: refusals that name the feature, PyTorch's errors, randomness,
+modules, init, saving, devices. (Numerical parity with torch is ``test_torch_parity.py``.)"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minitorch.torch as torch
+import minitorch.torch.nn.functional as F  # noqa: N812 (PyTorch's idiom)
+from minitorch.torch import nn
+
+
+def _x() -> torch.Tensor:
+    return torch.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]], requires_grad=True)
+
+
+UNSUPPORTED: list[tuple[str, Callable[[], Any]]] = [
+    ("torch.compile", lambda: torch.compile),
+    ("torch.fft", lambda: torch.fft),
+    ("Tensor.register_hook", lambda: _x().register_hook),
+    ("torch.nn.Transformer", lambda: nn.Transformer),
+    ("torch.nn.functional.gelu", lambda: F.gelu),
+    ("torch.optim.RMSprop", lambda: torch.optim.RMSprop),
+    ("groups", lambda: F.conv2d(torch.ones(1, 2, 4, 4), torch.ones(2, 1, 3, 3), groups=2)),
+    ("stride != kernel_size", lambda: F.max_pool2d(torch.ones(1, 1, 4, 4), 2, stride=1)),
+    ("amsgrad", lambda: torch.optim.Adam([nn.Parameter(torch.ones(2))], amsgrad=True)),
+    ("retain_graph", lambda: (_x() * 2).sum().backward(retain_graph=True)),
+    ("'tpu'", lambda: torch.device("tpu")),
+    ("weight", lambda: F.cross_entropy(torch.ones(2, 3), torch.tensor([0, 1]), torch.ones(3))),
+    ("reflect", lambda: F.pad(torch.ones(2, 2), (1, 1), mode="reflect")),
+    ("num_workers", lambda: torch.utils.data.DataLoader([1, 2], num_workers=2)),
+]
+
+
+@pytest.mark.parametrize("feature, use", UNSUPPORTED, ids=[u[0] for u in UNSUPPORTED])
+def test_unsupported_features_are_named(feature: str, use: Callable[[], Any]) -> None:
+    with pytest.raises(NotImplementedError, match=feature.replace("(", r"\(")):
+        use()
+
+
+def test_hasattr_is_false_for_what_is_missing() -> None:
+    assert not hasattr(torch, "compile") and hasattr(torch, "tensor")
+    assert not hasattr(_x(), "register_hook") and hasattr(_x(), "backward")
+
+
+ERRORS: list[tuple[type[Exception], str, Callable[[], Any]]] = [
+    (RuntimeError, "floating point", lambda: torch.tensor([1, 2], requires_grad=True)),
+    (RuntimeError, "leaf Variable", lambda: _x().add_(1.0)),
+    (RuntimeError, "detach", lambda: _x().numpy()),
+    (RuntimeError, "Long", lambda: torch.tensor([1, 2]).mean()),
+    (RuntimeError, "scalar outputs", lambda: (_x() * 2).backward()),
+    (RuntimeError, "does not require grad", lambda: torch.ones(2).sum().backward()),
+    (IndexError, "long, int, byte or bool", lambda: _x()[torch.tensor([0.0])]),
+    (IndexError, "out of range", lambda: _x()[5]),
+    (IndexError, "Dimension out of range", lambda: _x().sum(2)),
+    (ValueError, "(2, 3)", lambda: torch.cat([_x(), torch.ones(2, 2)])),
+    (ValueError, "cannot broadcast", lambda: _x() + torch.ones(4)),
+    (ValueError, "inner dimensions", lambda: _x() @ torch.ones(2, 2)),
+    (ValueError, "ragged", lambda: torch.tensor([[1.0], [2.0, 3.0]])),
+    (TypeError, "str", lambda: torch.tensor(["a"])),
+    (TypeError, "str", lambda: _x() + "a"),
+    (RuntimeError, "can't be cast", lambda: torch.tensor([1, 2]).add_(0.5)),
+    (RuntimeError, "bool tensors", lambda: torch.tensor([True]) - torch.tensor([False])),
+    (RuntimeError, "negative integer powers", lambda: torch.tensor([2]) ** -1),
+    (IndexError, "out of bounds", lambda: F.cross_entropy(torch.ones(2, 3), torch.tensor([0, 3]))),
+    (RuntimeError, "ambiguous", lambda: bool(torch.ones(2))),
+    (ValueError, "between 0 and 1", lambda: nn.Dropout(1.5)),
+]
+
+
+@pytest.mark.parametrize("error, says, call", ERRORS, ids=[e[1] for e in ERRORS])
+def test_bad_input_gives_pytorchs_error(
+    error: type[Exception], says: str, call: Callable[[], Any]
+) -> None:
+    with pytest.raises(error) as err:
+        call()
+    assert says in str(err.value)
+
+
+# Randomness: one generator, seeded by torch.manual_seed.
+
+
+@given(seed=st.integers(0, 2**31 - 1))
+def test_manual_seed_reproduces_every_draw(seed: int) -> None:
+    def draw() -> list[Any]:
+        torch.manual_seed(seed)
+        return [
+            torch.rand(3).tolist(),
+            torch.randn(2, 2).tolist(),
+            torch.randint(0, 5, (4,)).tolist(),
+            torch.randperm(5).tolist(),
+            nn.Linear(2, 2).weight.tolist(),
+            F.dropout(torch.ones(6), 0.5).tolist(),
+        ]
+
+    assert draw() == draw()
+
+
+def test_random_values_have_their_ranges_and_dtypes() -> None:
+    torch.manual_seed(0)
+    u, n, i = torch.rand(10_000), torch.randn(10_000), torch.randint(3, 7, (10_000,))
+    assert u.dtype == torch.float32 and float(u.min()) >= 0 and float(u.max()) < 1
+    assert abs(float(n.mean())) < 0.05 and abs(float((n * n).mean()) - 1) < 0.05
+    assert i.dtype == torch.int64 and set(i.tolist()) == {3, 4, 5, 6}
+    assert sorted(torch.randperm(50).tolist()) == list(range(50))
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5, 0.8])
+def test_dropout_keeps_the_expectation(p: float) -> None:
+    torch.manual_seed(1)
+    out = F.dropout(torch.ones(20_000), p)
+    zeros = float((out == 0).float().mean())
+    assert abs(zeros - p) < 0.02
+    assert abs(float(out.mean()) - 1.0) < 0.05
+    layer = nn.Dropout(p).eval()
+    assert torch.equal(layer(torch.ones(5)), torch.ones(5))
+
+
+# Modules.
+
+
+class Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU())
+        self.head = nn.Linear(8, 3)
+        self.shared = self.head
+        self.register_buffer("scale", torch.ones(3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.head(self.features(x).flatten(1)) * self.scale
+        return out
+
+
+def test_module_tree_as_in_pytorch() -> None:
+    net = Net()
+    names = [n for n, _ in net.named_parameters()]
+    assert names == ["features.0.weight", "features.0.bias", "head.weight", "head.bias"]
+    assert len(list(net.parameters())) == 4
+    kinds = [type(m).__name__ for m in net.modules()]
+    assert kinds == ["Net", "Sequential", "Conv2d", "ReLU", "Linear"]
+    assert [type(m).__name__ for m in net.children()] == ["Sequential", "Linear"]
+    assert list(net.state_dict()) == ["scale", *names, "shared.weight", "shared.bias"]
+    assert net.eval() is net and not net.head.training
+    assert net.train() is net and net.features[0].training
+    out = net(torch.ones(2, 1, 4, 4))
+    assert out.shape == (2, 3)
+    out.sum().backward()
+    assert all(p.grad is not None for p in net.parameters())
+    net.zero_grad()
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_state_dict_matches_torchs_names() -> None:
+    real = pytest.importorskip("torch")
+
+    theirs = real.nn.Module()
+    theirs.features = real.nn.Sequential(real.nn.Conv2d(1, 2, 3), real.nn.ReLU())
+    theirs.head = real.nn.Linear(8, 3)
+    theirs.shared = theirs.head
+    theirs.register_buffer("scale", real.ones(3))
+    assert list(Net().state_dict()) == list(theirs.state_dict())
+
+
+def test_load_state_dict_names_what_is_wrong() -> None:
+    net = Net()
+    state = net.state_dict()
+    with pytest.raises(RuntimeError, match=r"missing keys.*head\.bias"):
+        Net().load_state_dict({k: v for k, v in state.items() if k != "head.bias"})
+    state["head.weight"] = torch.ones(3, 7)
+    with pytest.raises(RuntimeError, match=r"head.weight: checkpoint \(3, 7\), model \(3, 8\)"):
+        Net().load_state_dict(state)
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    values = {
+        "f": torch.tensor([[1.5, -2.0]]),
+        "d": torch.tensor([1.0], dtype=torch.float64),
+        "i": torch.tensor([3, 4]),
+        "b": torch.tensor([True, False]),
+        "s": torch.tensor(2.5),
+        "p": nn.Parameter(torch.ones(2)),
+    }
+    torch.save(values, tmp_path / "x.pt")
+    loaded = torch.load(tmp_path / "x.pt")
+    for k, v in values.items():
+        assert loaded[k].dtype == v.dtype and loaded[k].shape == v.shape
+        assert loaded[k].tolist() == v.tolist()
+    assert isinstance(loaded["p"], nn.Parameter) and loaded["p"].requires_grad
+
+
+def test_weights_only_load_refuses_code() -> None:
+    evil = io.BytesIO(pickle.dumps(print))
+    with pytest.raises(pickle.UnpicklingError, match=r"builtins\.print"):
+        torch.load(evil)
+
+
+def test_init_functions_fill_in_place() -> None:
+    w = nn.Linear(50, 40).weight
+    before = id(w)
+    nn.init.kaiming_uniform_(w, nonlinearity="relu")
+    assert id(w) == before and float(w.abs().max()) <= np.sqrt(6 / 50) + 1e-12
+    nn.init.xavier_uniform_(w)
+    assert float(w.abs().max()) <= np.sqrt(6 / 90) + 1e-12
+    nn.init.zeros_(w)
+    assert float(w.abs().sum()) == 0.0
+    nn.init.constant_(w, 0.5)
+    assert set(w.flatten().tolist()) == {0.5}
+
+
+def test_parameter_updates_keep_identity_and_aliases() -> None:
+    layer = nn.Linear(2, 1)
+    weight, alias = layer.weight, layer.weight.data
+    opt = torch.optim.SGD(layer.parameters(), lr=1.0)
+    layer(torch.ones(1, 2)).sum().backward()
+    opt.step()
+    assert layer.weight is weight
+    assert alias.tolist() == weight.tolist()
+
+
+def test_no_grad_as_decorator_and_context() -> None:
+    @torch.no_grad()
+    def double(t: torch.Tensor) -> torch.Tensor:
+        return t * 2
+
+    assert not double(_x()).requires_grad
+    with torch.no_grad():
+        assert not torch.is_grad_enabled()
+    with torch.set_grad_enabled(False):
+        assert not (_x() * 2).requires_grad
+    assert torch.is_grad_enabled()
+
+
+def test_cuda_device_maps_to_the_cuda_backend() -> None:
+    """Under numba's simulator (tests without a GPU) the device works, but is not offered."""
+    model = nn.Linear(3, 2).to("cuda")
+    x = torch.ones(4, 3, device="cuda")
+    out = model(x)
+    assert out.device.type == "cuda" and out.is_cuda
+    assert torch.allclose(out.cpu(), model.cpu()(x.cpu()))
+    assert "device='cuda:0'" in repr(x)
+
+
+def test_running_a_script_as_torch(tmp_path: Path) -> None:
+    script = tmp_path / "s.py"
+    script.write_text(
+        "import torch\nimport torch.nn.functional as F\nprint(F.relu(torch.tensor([-1.0, 2.0])))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "minitorch.torch", str(script)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "tensor([0., 2.])"
