@@ -214,3 +214,26 @@ def test_cuda_without_a_gpu_fails_in_one_line(tmp_path: Path) -> None:
     assert done.stderr.startswith("minitorch train: error: backend 'cuda' is not available")
     assert "NUMBA_ENABLE_CUDASIM" in done.stderr and done.stderr.count("\n") == 1
     assert not (tmp_path / "metrics.json").exists()
+
+
+def test_api_run_makes_its_folder_and_the_saved_model_reloads(tmp_path: Path) -> None:
+    import numpy as np
+
+    from minitorch.checkpoint import load
+    from minitorch.runs import TrainConfig, run
+
+    config = TrainConfig(
+        dataset="circle", model="mlp", backend="numpy", hidden=4, epochs=2, lr=0.05, batch=16,
+        samples=40, out=tmp_path / "new" / "run",
+    )  # fmt: skip
+    result = run(config, progress=False)
+    assert {p.name for p in result.files} == {
+        "loss.png",
+        "boundary.png",
+        "metrics.json",
+        "model.npz",
+    }
+    loaded = load(tmp_path / "new" / "run" / "model.npz")
+    assert loaded.test_accuracy() == result.summary["test_acc"]
+    p = loaded.proba(np.array([[0.5, 0.5], [0.0, 1.0]]))
+    assert p.shape == (2,) and np.all((p >= 0) & (p <= 1))

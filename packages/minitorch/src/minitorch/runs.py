@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +59,7 @@ class TrainConfig:
                 f"--model cnn needs images (--dataset digits), not {args.dataset!r}", 2
             )
         d = defaults_for(args.dataset, model, args.backend)
-        out = args.out
-        if out is None:
-            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-            out = Path("runs") / f"{args.dataset}-{args.backend}-{stamp}"
+        out = args.out or default_out(args.dataset, args.backend)
         return cls(
             dataset=args.dataset,
             model=model,
@@ -75,6 +72,12 @@ class TrainConfig:
             samples=args.samples or d.samples,
             out=writable_dir(out),
         )
+
+
+def default_out(dataset: str, backend: str) -> Path:
+    """``runs/<dataset>-<backend>-<time>``, the folder a run without ``--out`` writes into."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{dataset}-{backend}-{stamp}"
 
 
 @dataclass
@@ -104,7 +107,11 @@ def _progress(total: int, enabled: bool, desc: str) -> Any:
 
 
 def run(config: TrainConfig, progress: bool = True) -> RunResult:
-    """Train as ``config`` says and write every output into ``config.out``."""
+    """Train as ``config`` says and write every output into ``config.out`` (made if missing;
+    `default_out` if None)."""
+    config = replace(
+        config, out=writable_dir(config.out or default_out(config.dataset, config.backend))
+    )
     if config.backend == "scalar":
         return _run_scalar(config, progress)
     _check_backend(config.backend)
