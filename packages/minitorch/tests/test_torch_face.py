@@ -262,3 +262,44 @@ def test_running_a_script_as_torch(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "tensor([0., 2.])"
+
+
+SCOPE = {
+    "torch": "tensor zeros ones full rand randn randint arange linspace eye zeros_like ones_like "
+    "manual_seed no_grad from_numpy cat stack where float32 float64 int64 long bool",
+    "torch.Tensor": "shape size dim numel item tolist numpy detach clone requires_grad_ grad "
+    "backward zero_ reshape view flatten unsqueeze squeeze transpose permute T expand contiguous "
+    "__getitem__ sum mean max min argmax argmin softmax log_softmax exp log sqrt pow abs clamp "
+    "relu sigmoid tanh matmul __matmul__ mm bmm add_ mul_ sub_ float long dtype",
+    "torch.nn": "Module Parameter Linear Conv1d Conv2d ReLU Tanh Sigmoid Dropout MaxPool2d "
+    "AvgPool2d Flatten Sequential Embedding CrossEntropyLoss NLLLoss MSELoss BCELoss "
+    "BCEWithLogitsLoss",
+    "torch.nn.Module": "parameters named_parameters children modules train eval zero_grad "
+    "state_dict load_state_dict to",
+    "torch.nn.init": "kaiming_uniform_ xavier_uniform_ zeros_",
+    "torch.nn.functional": "relu sigmoid tanh softmax log_softmax cross_entropy nll_loss "
+    "mse_loss binary_cross_entropy binary_cross_entropy_with_logits conv1d conv2d max_pool2d "
+    "avg_pool2d dropout linear one_hot pad",
+    "torch.optim": "SGD Adam AdamW",
+    "torch.optim.lr_scheduler": "StepLR",
+    "torch.utils.data": "TensorDataset DataLoader",
+}
+"""The scope the face promises (its issue's list)."""
+
+
+def test_the_promised_scope_is_all_there() -> None:
+    from minitorch.torch.names import supported
+
+    found = supported()
+    missing = {
+        space: sorted(set(names.split()) - set(found[space])) for space, names in SCOPE.items()
+    }
+    assert not any(missing.values()), missing
+
+
+def test_names_are_listed_from_the_code() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "minitorch.torch", "--names"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("torch (") and "torch.nn.functional (" in done.stdout
