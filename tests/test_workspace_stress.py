@@ -80,24 +80,8 @@ def test_sigmoid_and_exp_at_extremes(backend: str) -> None:
     assert_tensors_close(x.grad, [math.inf, 0.0], "exp'(±1e4)")
 
 
-NAN_BUGS = {
-    "relu": "operators.relu(nan) is 0.0 (x > 0 is false), so relu maps NaN to 0",
-    "exp": "operators.exp(nan) is inf (nan <= EXP_MAX is false), so exp maps NaN to inf",
-}
-"""Known stage-0 bugs, reported: backends that reuse the float operators inherit them (numpy
-uses its ufuncs and propagates NaN)."""
-
 NAN_CASES = [
-    pytest.param(
-        op,
-        backend,
-        marks=pytest.mark.xfail(strict=True, reason=NAN_BUGS[op.name])
-        if op.name in NAN_BUGS and backend != "numpy"
-        else (),
-        id=f"{op.name}-{backend}",
-    )
-    for op in OPS
-    for backend in BACKENDS
+    pytest.param(op, backend, id=f"{op.name}-{backend}") for op in OPS for backend in BACKENDS
 ]
 
 

@@ -64,7 +64,7 @@ def unary(op: int, x: float) -> float:
         z = math.exp(x)
         return z / (1.0 + z)
     if op == 6:
-        return x if x > 0.0 else 0.0
+        return 0.0 if x <= 0.0 else x
     return x
 
 

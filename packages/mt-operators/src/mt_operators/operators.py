@@ -55,8 +55,8 @@ def is_close(x: float, y: float) -> float:
 
 
 def exp(x: float) -> float:
-    """$e^x$, ``inf`` past overflow instead of ``OverflowError``."""
-    return math.exp(x) if x <= EXP_MAX else math.inf
+    """$e^x$, ``inf`` past overflow instead of ``OverflowError`` (NaN stays NaN)."""
+    return math.inf if x > EXP_MAX else math.exp(x)
 
 
 def sigmoid(x: float) -> float:
@@ -72,8 +72,8 @@ def sigmoid(x: float) -> float:
 
 
 def relu(x: float) -> float:
-    """$\\max(x, 0)$."""
-    return x if x > 0.0 else 0.0
+    """$\\max(x, 0)$; NaN stays NaN."""
+    return 0.0 if x <= 0.0 else x
 
 
 def log(x: float) -> float:

@@ -82,8 +82,11 @@ def _make(
 
 
 def _shape(shape: UserShape | int) -> tuple[int, ...]:
-    """``shape`` as a tuple; a single int means a 1-d shape."""
-    return (shape,) if isinstance(shape, int) else tuple(shape)
+    """``shape`` as a tuple (a single int means a 1-d shape); `ValueError` naming it if bad."""
+    dims = (shape,) if isinstance(shape, int) else tuple(shape)
+    if any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 0 for d in dims):
+        raise ValueError(f"shape {dims} must hold non-negative integers")
+    return tuple(int(d) for d in dims)
 
 
 def _size(shape: UserShape) -> int:

@@ -125,7 +125,13 @@ def matmul_shape(a: Tensor, b: Tensor) -> tuple[int, ...]:
             f"cannot multiply {a.shape} by {b.shape}: inner dimensions "
             f"{a.shape[-1]} and {b.shape[-2]} differ"
         )
-    batch = shape_broadcast(a.shape[:-2], b.shape[:-2])
+    try:
+        batch = shape_broadcast(a.shape[:-2], b.shape[:-2])
+    except IndexingError:
+        raise IndexingError(
+            f"cannot multiply {a.shape} by {b.shape}: batch dims {a.shape[:-2]} and "
+            f"{b.shape[:-2]} do not broadcast"
+        ) from None
     return (*batch, a.shape[-2], b.shape[-1])
 
 
