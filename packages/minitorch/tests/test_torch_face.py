@@ -303,3 +303,14 @@ def test_names_are_listed_from_the_code() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("torch (") and "torch.nn.functional (" in done.stdout
+
+
+def test_a_model_deep_copies() -> None:
+    """``copy.deepcopy(model)`` (keeping the best model) gives equal, separate parameters."""
+    import copy
+
+    net = Net()
+    best = copy.deepcopy(net)
+    pairs = zip(net.parameters(), best.parameters(), strict=True)
+    assert all(a is not b and torch.equal(a, b) for a, b in pairs)
+    assert best.shared is best.head

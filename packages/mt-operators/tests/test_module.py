@@ -112,3 +112,16 @@ def test_missing_attribute_and_forward() -> None:
         assert "forward" in str(e)
     else:
         raise AssertionError("expected NotImplementedError")
+
+
+def test_a_module_tree_copies_and_pickles() -> None:
+    """``copy.deepcopy`` and ``pickle`` rebuild modules before their dicts exist."""
+    import copy
+    import pickle
+
+    net = Module()
+    net.child = Module()
+    net.child.w = Parameter(2.0)
+    for clone in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        assert [n for n, _ in clone.named_parameters()] == ["child.w"]
+        assert clone.child.w.value == 2.0 and clone.child is not net.child

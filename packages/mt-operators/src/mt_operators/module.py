@@ -110,10 +110,13 @@ class Module:
             super().__setattr__(key, val)
 
     def __getattr__(self, key: str) -> Any:
-        if key in self.__dict__["_parameters"]:
-            return self.__dict__["_parameters"][key]
-        if key in self.__dict__["_modules"]:
-            return self.__dict__["_modules"][key]
+        # ``.get``: while copy or pickle rebuild a module, its dicts are not there yet.
+        parameters = self.__dict__.get("_parameters", {})
+        modules = self.__dict__.get("_modules", {})
+        if key in parameters:
+            return parameters[key]
+        if key in modules:
+            return modules[key]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {key!r}")
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
