@@ -83,7 +83,7 @@ def _make(
 
 def _shape(shape: UserShape | int) -> tuple[int, ...]:
     """``shape`` as a tuple (a single int means a 1-d shape); `ValueError` naming it if bad."""
-    dims = (shape,) if isinstance(shape, int) else tuple(shape)
+    dims: tuple[Any, ...] = (shape,) if isinstance(shape, int) else tuple(shape)
     if any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 0 for d in dims):
         raise ValueError(f"shape {dims} must hold non-negative integers")
     return tuple(int(d) for d in dims)
