@@ -87,7 +87,7 @@ def _is_int(x: object) -> TypeGuard[int]:
     return isinstance(x, numbers.Integral) and not isinstance(x, bool | np.bool_)
 
 
-class Index(Function):
+class GetItem(Function):
     @staticmethod
     def forward(ctx: Context, a: Tensor, key: NumpyKey) -> Tensor:
         """``a[key]`` as a new tensor."""
@@ -190,7 +190,7 @@ def index(a: Tensor, key: Key) -> Tensor:
     >>> index(tensor([[1, 2, 3], [4, 5, 6]]), (slice(None), [0, 2])).to_numpy().tolist()
     [[1.0, 3.0], [4.0, 6.0]]
     """
-    return Index.apply(a, normalize_key(key, a.shape))
+    return GetItem.apply(a, normalize_key(key, a.shape))
 
 
 def index_put(a: Tensor, key: Key, values: Tensor | float) -> Tensor:

@@ -556,7 +556,7 @@ TENSOR_OPS: tuple[TensorOpInfo, ...] = (
         _broadcast_cases(),
     ),
     TensorOpInfo(
-        "index", "Index", lambda key, a: index(a, key), lambda key, a: a[key], _index_cases()
+        "index", "GetItem", lambda key, a: index(a, key), lambda key, a: a[key], _index_cases()
     ),
     TensorOpInfo(
         "index_put",
