@@ -70,6 +70,18 @@ def test_scalar_train_writes_plots_metrics_and_model(tmp_path: Path) -> None:
     assert "test accuracy" in evaluated.stdout
 
 
+def test_the_command_and_library_do_not_need_the_app_extra() -> None:
+    check = (
+        "import sys, minitorch, minitorch.cli, minitorch.runs, minitorch.checkpoint; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'streamlit'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 def status_of(argv: list[str]) -> int | str | None:
     """The exit status of ``main``, whether argparse exits or the command returns."""
     try:
