@@ -4,6 +4,10 @@ Inputs come from the shared strategies: random shapes, broadcast pairs, matmul s
 broadcast batch dims, and tensors stored permuted (non-contiguous) about half the time. The
 reference for the central differences is the op's own float (or numpy) function, so neither
 side of a comparison depends on the library's autograd.
+
+The cuda backend is among ``OTHER_BACKENDS`` on a GPU. In numba's simulator (one Python thread
+per CUDA thread) it is checked against simple by the ``*_in_the_simulator`` tests instead: every
+op again, but on tensors of at most `TINY_SIZE` elements and `SIMULATED_EXAMPLES` examples each.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from mt_operators.testing import OPS, OpInfo
@@ -32,16 +36,30 @@ Array = npt.NDArray[np.float64]
 OTHER_BACKENDS = [b for b in backend_names() if b != "simple"]
 REDUCTIONS = [op for op in TENSOR_OPS if op.name in ("sum", "mean", "all")]
 EPSILON = 1e-6
+SIMULATED = [b for b in backend_names(include_cuda=True) if b not in backend_names()]
+"""``["cuda"]`` when it runs in the simulator, else nothing (on a GPU it is a full backend)."""
+SIMULATED_EXAMPLES = max(3, (settings.default.max_examples if settings.default else 0) // 50)
+"""3 examples per test under the ci profile, 10 under thorough."""
+TINY_SIZE = 24
+"""The most elements of any input in the simulator."""
+in_the_simulator = settings(max_examples=SIMULATED_EXAMPLES)
 
 
 @st.composite
-def elementwise_inputs(draw: st.DrawFn, op: OpInfo, smooth: bool = False) -> list[Tensor]:
-    """Tensors on simple for ``op`` (broadcast pairs for binary ops).
+def elementwise_inputs(
+    draw: st.DrawFn, op: OpInfo, smooth: bool = False, tiny: bool = False
+) -> list[Tensor]:
+    """Tensors on simple for ``op`` (broadcast pairs for binary ops); ``tiny``: two dims at most.
 
     With ``smooth``, inputs are kept away from the op's kinks (`OpInfo.avoid`) so that central
     differences are meaningful: a unary op's input is nudged off the kink, a binary one filtered.
     """
-    in_shapes = [draw(shapes())] if op.arity == 1 else list(draw(broadcastable_shapes()))
+    dims = 2 if tiny else 4
+    in_shapes = (
+        [draw(shapes(max_dims=dims))]
+        if op.arity == 1
+        else list(draw(broadcastable_shapes(max_dims=min(dims, 3))))
+    )
     ts = [draw(tensors(s, "simple", *op.domain)) for s in in_shapes]
     if smooth and op.avoid is not None:
         near = np.vectorize(op.avoid, otypes=[bool])
@@ -158,7 +176,42 @@ def test_tensor_ops_match_simple(op: TensorOpInfo, backend: str, data: st.DataOb
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)
 @given(t=tensors())
 def test_reductions_over_every_dim_match_simple(backend: str, t: Tensor) -> None:
+    check_reductions_against_simple(t, backend)
+
+
+def check_reductions_against_simple(t: Tensor, backend: str) -> None:
     for op in REDUCTIONS:
         for dim in [None, *range(t.dims)]:
             fn = lambda a, op=op, dim=dim: op.call(dim, a)
             check_against_simple(fn, [t.detach()], backend, f"{op.name}(dim={dim}) ")
+
+
+@pytest.mark.parametrize("backend", SIMULATED)
+@pytest.mark.parametrize("op", OPS, ids=ids(OPS))
+@in_the_simulator
+@given(data=st.data())
+def test_elementwise_ops_match_simple_in_the_simulator(
+    op: OpInfo, backend: str, data: st.DataObject
+) -> None:
+    check_against_simple(op.call, data.draw(elementwise_inputs(op, tiny=True)), backend)
+
+
+@pytest.mark.parametrize("backend", SIMULATED)
+@pytest.mark.parametrize("op", TENSOR_OPS, ids=ids(TENSOR_OPS))
+@in_the_simulator
+@given(data=st.data())
+def test_tensor_ops_match_simple_in_the_simulator(
+    op: TensorOpInfo, backend: str, data: st.DataObject
+) -> None:
+    inputs, param = data.draw(op.inputs("simple", max_size=TINY_SIZE))
+    check_against_simple(lambda *ts: op.call(param, *ts), inputs, backend)
+
+
+@pytest.mark.parametrize("backend", SIMULATED)
+@in_the_simulator
+@given(data=st.data())
+def test_reductions_over_every_dim_match_simple_in_the_simulator(
+    backend: str, data: st.DataObject
+) -> None:
+    shape = data.draw(shapes(max_dims=3, max_side=3).filter(lambda s: np.prod(s) <= TINY_SIZE))
+    check_reductions_against_simple(data.draw(tensors(shape)), backend)

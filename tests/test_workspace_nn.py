@@ -3,6 +3,9 @@ backend against simple, and one optimizer step per backend.
 
 `NN_OPS` declares mt-nn's differentiable ops the way `TENSOR_OPS` declares the tensor ones
 (``function`` names the `Function` each is built on), so the undeclared-op guard covers mt-nn.
+In numba's CUDA simulator cuda is checked against simple by the ``*_in_the_simulator`` tests, on
+inputs of at most `TINY_SIZE` elements and `SIMULATED_EXAMPLES` examples per op (on a GPU it is
+one of ``OTHER_BACKENDS``).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mt_operators import Parameter
@@ -26,6 +29,12 @@ Array = npt.NDArray[np.float64]
 Shapes = tuple[tuple[int, ...], ...]
 OTHER_BACKENDS = [b for b in backend_names() if b != "simple"]
 EPSILON = 1e-6
+SIMULATED = [b for b in backend_names(include_cuda=True) if b not in backend_names()]
+"""``["cuda"]`` when it runs in the simulator, else nothing (on a GPU it is a full backend)."""
+SIMULATED_EXAMPLES = max(3, (settings.default.max_examples if settings.default else 0) // 50)
+"""3 examples per test under the ci profile, 10 under thorough."""
+TINY_SIZE = 24
+"""The most elements of any input in the simulator."""
 sides = st.integers(1, 2)
 
 
@@ -193,9 +202,14 @@ DISTINCT = {"max", "maxpool2d"}
 
 @st.composite
 def nn_inputs(
-    draw: st.DrawFn, op: TensorOpInfo, backend: str = "simple"
+    draw: st.DrawFn, op: TensorOpInfo, backend: str = "simple", max_size: int | None = None
 ) -> tuple[list[Tensor], Any]:
-    in_shapes, param = draw(op.cases)
+    """Inputs for ``op`` (each of at most ``max_size`` elements) and its parameter."""
+    cases = op.cases
+    if max_size is not None:
+        limit = max_size
+        cases = cases.filter(lambda c: all(int(np.prod(s)) <= limit for s in c[0]))
+    in_shapes, param = draw(cases)
     if op.name not in DISTINCT:
         return [draw(tensors(s, backend)) for s in in_shapes], param
     (shape,) = in_shapes
@@ -248,7 +262,22 @@ def test_nn_gradients_match_central_differences(op: TensorOpInfo, data: st.DataO
 @pytest.mark.parametrize("op", NN_OPS, ids=[op.name for op in NN_OPS])
 @given(data=st.data())
 def test_nn_ops_match_simple(op: TensorOpInfo, backend: str, data: st.DataObject) -> None:
-    inputs, param = data.draw(nn_inputs(op))
+    check_against_simple(op, data.draw(nn_inputs(op)), backend)
+
+
+@pytest.mark.parametrize("backend", SIMULATED)
+@pytest.mark.parametrize("op", NN_OPS, ids=[op.name for op in NN_OPS])
+@settings(max_examples=SIMULATED_EXAMPLES)
+@given(data=st.data())
+def test_nn_ops_match_simple_in_the_simulator(
+    op: TensorOpInfo, backend: str, data: st.DataObject
+) -> None:
+    check_against_simple(op, data.draw(nn_inputs(op, max_size=TINY_SIZE)), backend)
+
+
+def check_against_simple(op: TensorOpInfo, case: tuple[list[Tensor], Any], backend: str) -> None:
+    """``op`` on ``backend`` gives simple's output and input gradients."""
+    inputs, param = case
     fn = lambda *ts: op.call(param, *ts)
     expected_out, expected_grads = run(fn, inputs)
     out, grads = run(fn, [t.to(backend).detach() for t in inputs])
@@ -312,7 +341,7 @@ OPTIMIZERS = {
 }
 
 
-@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+@pytest.mark.parametrize("backend", OTHER_BACKENDS + SIMULATED)
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_one_step_changes_parameters_identically(name: str, backend: str) -> None:
     expected_before, expected_after = one_step("simple", OPTIMIZERS[name])
