@@ -2,7 +2,8 @@
 
 Each case is a label, a call that must fail (given the backend under test), the error type the
 spec documents for it and fragments its message must contain. A numba typing error, a wrong
-exception type or a call that returns (a silent wrong shape) all fail the test.
+exception type or a call that returns (a silent wrong shape) all fail the test. The backends
+include cuda in numba's simulator: the tensors here have a dozen elements at most.
 """
 
 from __future__ import annotations
@@ -17,15 +18,21 @@ import pytest
 from mt_tensor import (
     IndexingError,
     Tensor,
+    cat,
     get_backend,
+    index,
+    index_put,
     ones,
+    pad,
     set_default_backend,
+    stack,
     tensor,
+    where,
     zeros,
 )
 from mt_tensor.testing import backend_names
 
-BACKENDS = backend_names()
+BACKENDS = backend_names(include_cuda=True)
 
 
 @dataclass(frozen=True)
@@ -154,6 +161,108 @@ CASES = [
         lambda b: tensor([1.0, 2.0], backend=b, requires_grad=True).backward(),
         RuntimeError,
         ("(2,)",),
+    ),
+    # Indexing, joining, selecting, padding (numpy-style keys).
+    Case(
+        "index() out of range", lambda b: index(m(b), (2, 0)), IndexingError, ("(2, 0)", "(2, 3)")
+    ),
+    Case("index a float", lambda b: index(m(b), 1.5), IndexingError, ("1.5", "(2, 3)")),  # type: ignore[arg-type]  # the bad input under test
+    Case("index a string", lambda b: index(m(b), "a"), IndexingError, ("'a'", "(2, 3)")),
+    Case("index float list", lambda b: index(m(b), [0.5]), IndexingError, ("[0.5]", "(2, 3)")),
+    Case(
+        "index negative step",
+        lambda b: index(m(b), slice(None, None, -1)),
+        IndexingError,
+        ("slice(None, None, -1)", "(2, 3)"),
+    ),
+    Case(
+        "index too many", lambda b: index(m(b), (0, 0, 0)), IndexingError, ("(0, 0, 0)", "(2, 3)")
+    ),
+    Case(
+        "index mask shape",
+        lambda b: index(m(b), np.array([True, False, True])),
+        IndexingError,
+        ("(2, 3)", "3"),
+    ),
+    Case(
+        "index_put out of range",
+        lambda b: index_put(m(b), (5,), 1.0),
+        IndexingError,
+        ("(5,)", "(2, 3)"),
+    ),
+    Case(
+        "index_put values shape",
+        lambda b: index_put(m(b), 0, m(b, (2,))),
+        ValueError,
+        ("(2,)", "(3,)"),
+    ),
+    Case("index_put a string", lambda b: index_put(m(b), 0, "a"), TypeError, ("str",)),  # type: ignore[arg-type]  # the bad input under test
+    Case(
+        "index_put mixing backends",
+        lambda b: index_put(m(b), 0, m(other(b), (3,))),
+        ValueError,
+        ("'{b}'", "'{other}'"),
+    ),
+    Case("cat nothing", lambda b: cat([]), TypeError, ("[]",)),
+    Case("cat a list", lambda b: cat([m(b), [1.0]]), TypeError, ("[1.0]",)),  # type: ignore[list-item]  # the bad input under test
+    Case("cat shapes", lambda b: cat([m(b), m(b, (3, 3))], 1), ValueError, ("(2, 3)", "(3, 3)")),
+    Case("cat dims", lambda b: cat([m(b), m(b, (3,))]), ValueError, ("(2, 3)", "(3,)")),
+    Case("cat dim", lambda b: cat([m(b)], 2), ValueError, ("2", "(2, 3)")),
+    Case(
+        "cat mixing backends",
+        lambda b: cat([m(b), m(other(b))]),
+        ValueError,
+        ("'{b}'", "'{other}'"),
+    ),
+    Case("stack nothing", lambda b: stack([]), TypeError, ("[]",)),
+    Case("stack shapes", lambda b: stack([m(b), m(b, (3, 2))]), ValueError, ("(2, 3)", "(3, 2)")),
+    Case("stack dim", lambda b: stack([m(b)], 4), ValueError, ("4",)),
+    Case(
+        "where unbroadcastable condition",
+        lambda b: where(np.ones(4), m(b), m(b)),
+        ValueError,
+        ("(4,)", "(2, 3)"),
+    ),
+    Case(
+        "where unbroadcastable values",
+        lambda b: where(np.ones((2, 3)), m(b), m(b, (4,))),
+        ValueError,
+        ("(2, 3)", "(4,)"),
+    ),
+    Case(
+        "where mixing backends",
+        lambda b: where(np.ones((2, 3)), m(b), m(other(b))),
+        ValueError,
+        ("'{b}'", "'{other}'"),
+    ),
+    Case(
+        "where a string condition",
+        lambda b: where("abc", m(b), m(b)),
+        ValueError,
+        ("'abc'",),
+        bug="where() turns a string condition into True (numpy's astype(bool)) and returns",
+    ),
+    Case("pad negative", lambda b: pad(m(b), [(0, -1), (0, 0)]), ValueError, ("(0, -1)", "(2, 3)")),
+    Case("pad too few", lambda b: pad(m(b), [(1, 1)]), ValueError, ("(1, 1)", "(2, 3)")),
+    Case(
+        "pad triple",
+        lambda b: pad(m(b), [(1, 1, 1), (0, 0)]),  # type: ignore[list-item]  # the bad input under test
+        ValueError,
+        ("(1, 1, 1)", "(2, 3)"),
+        bug="pad() unpacks each width pair unchecked: 'too many values to unpack (expected 2)'",
+    ),
+    Case(
+        "pad float width",
+        lambda b: pad(m(b), [(0.5, 1), (0, 0)]),  # type: ignore[list-item]  # the bad input under test
+        ValueError,
+        ("0.5", "(2, 3)"),
+        bug="pad() truncates widths with int(): (0.5, 1) pads as (0, 1)",
+    ),
+    Case(
+        "pad a string value",
+        lambda b: pad(m(b), [(1, 1), (0, 0)], "x"),  # type: ignore[arg-type]  # the bad input
+        ValueError,
+        ("'x'",),
     ),
 ]
 
