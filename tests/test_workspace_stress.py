@@ -1,22 +1,50 @@
-"""Held under stress: deep graphs, extreme values, NaN and zero-size batches, on every backend.
+"""Held under stress: deep graphs, long training runs, threads, extreme values, NaN and
+zero-size batches, on every backend (cuda too where it runs in numba's simulator: the inputs
+here have a handful of elements).
 
-Sizes here are CI-sized; ``bench/stress.py`` runs the full-size versions and prints the numbers.
+Sizes here are CI-sized; ``bench/stress.py`` at the repository root runs the full-size versions
+(100 000-node graphs, 1 000 training steps) and prints the numbers.
 """
 
 from __future__ import annotations
 
 import gc
 import math
+import threading
+import tracemalloc
 import weakref
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from mt_operators.testing import OPS, OpInfo
 from mt_tensor import default_backend, tensor
 from mt_tensor.testing import assert_tensors_close, backend_names
 
-BACKENDS = backend_names()
+nn = pytest.importorskip("mt_nn")
+
+BACKENDS = backend_names(include_cuda=True)
+SIMULATED = [b for b in BACKENDS if b not in backend_names()]
+"""``["cuda"]`` when it runs in numba's simulator, else nothing."""
+KNOWN_BUGS = {
+    ("exp", "fast"): "mt_fast.fast_math.exp(nan) is inf, where stage 0's exp now keeps NaN",
+    **{
+        ("exp overflow", b): "mt_cuda's exp kernel calls math.exp unguarded: in the simulator "
+        "exp(1e4) raises OverflowError instead of giving inf"
+        for b in SIMULATED
+    },
+}
+"""Reported bugs, ``(case, backend)``: strict xfails, so a fix makes the mark's removal due."""
+
+
+def known_bug(case: str, backend: str) -> list[pytest.MarkDecorator]:
+    reason = KNOWN_BUGS.get((case, backend))
+    return [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+
+
 DEPTH = 20_000
 """Twenty times Python's default recursion limit: recursion anywhere in the engine would fail."""
 EXTREME = 1e4
@@ -63,7 +91,9 @@ def test_backward_frees_the_graph() -> None:
         gc.enable()
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "backend", [pytest.param(b, marks=known_bug("exp overflow", b)) for b in BACKENDS]
+)
 def test_sigmoid_and_exp_at_extremes(backend: str) -> None:
     values = [EXTREME, -EXTREME]
     x = tensor(values, backend=backend, requires_grad=True)
@@ -81,7 +111,9 @@ def test_sigmoid_and_exp_at_extremes(backend: str) -> None:
 
 
 NAN_CASES = [
-    pytest.param(op, backend, id=f"{op.name}-{backend}") for op in OPS for backend in BACKENDS
+    pytest.param(op, backend, id=f"{op.name}-{backend}", marks=known_bug(op.name, backend))
+    for op in OPS
+    for backend in BACKENDS
 ]
 
 
@@ -131,3 +163,164 @@ def test_zero_size_batches(backend: str) -> None:
     assert w.grad is not None and bias.grad is not None
     assert_tensors_close(w.grad, np.zeros((3, 2)), "grad of w from no rows")
     assert_tensors_close(bias.grad, np.zeros(2), "grad of bias from no rows")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_softmax_log_softmax_cross_entropy_at_extremes(backend: str) -> None:
+    """Logits of ±1e4 give exact probabilities, finite log-probabilities and finite gradients.
+
+    Row 0 is one-hot-like; row 1 ties two classes: softmax ``[0, 1/2, 1/2]``. The gradients are
+    of weighted sums with weights ``w``: softmax's ``s (w - s·w)``, logsoftmax's ``w - s Σw``;
+    cross-entropy's (mean over 2 rows) is ``(s - onehot) / 2``.
+    """
+    logits = [[EXTREME, -EXTREME, 0.0], [-EXTREME, EXTREME, EXTREME]]
+    probabilities = np.array([[1.0, 0.0, 0.0], [0.0, 0.5, 0.5]])
+    w = tensor([[1.0, 2.0, 3.0]], backend=backend)
+    half = math.log(0.5)
+
+    x = tensor(logits, backend=backend, requires_grad=True)
+    s = nn.softmax(x, 1)
+    (s * w).sum().backward()
+    assert_tensors_close(s, probabilities, "softmax(±1e4)")
+    assert x.grad is not None
+    assert_tensors_close(x.grad, [[0.0, 0.0, 0.0], [0.0, -0.25, 0.25]], "softmax'(±1e4)")
+
+    x = tensor(logits, backend=backend, requires_grad=True)
+    log_s = nn.logsoftmax(x, 1)
+    (log_s * w).sum().backward()
+    expected = [[0.0, -2 * EXTREME, -EXTREME], [-2 * EXTREME + half, half, half]]
+    assert_tensors_close(log_s, expected, "logsoftmax(±1e4)")
+    assert x.grad is not None
+    assert_tensors_close(x.grad, [[-5.0, 2.0, 3.0], [1.0, -1.0, 0.0]], "logsoftmax'(±1e4)")
+
+    x = tensor(logits, backend=backend, requires_grad=True)
+    labels = tensor([0.0, 2.0], backend=backend)
+    loss = nn.cross_entropy(x, labels)
+    loss.backward()
+    assert_tensors_close(loss, [-half / 2], "cross_entropy(±1e4)")
+    assert x.grad is not None
+    onehot = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    assert_tensors_close(x.grad, (probabilities - onehot) / 2, "cross_entropy'(±1e4)")
+
+
+# Long runs and threads: an MLP trained with Adam on the fast backend.
+
+Array = npt.NDArray[np.float64]
+
+
+def training_run(
+    steps: int,
+    hidden: int = 16,
+    batch: int = 64,
+    seed: int = 0,
+    start: threading.Barrier | None = None,
+) -> tuple[Any, list[float]]:
+    """A seeded 2-``hidden``-``hidden``-2 MLP and one batch on the fast backend, trained for
+    ``steps`` Adam steps (gradients reset each step); the model and the losses.
+
+    The model is built before ``start`` is passed, as initialisation draws from mt-nn's shared
+    generator; after it, nothing is shared with another run.
+    """
+    nn.manual_seed(seed)
+    model = nn.MLP(2, hidden, 2, backend="fast")
+    rng = np.random.default_rng(seed)
+    x = tensor(rng.normal(size=(batch, 2)), backend="fast")
+    y = tensor((rng.random(batch) > 0.5).astype(np.float64), backend="fast")
+    optimizer = nn.Adam(model.parameters(), lr=0.01)
+    if start is not None:
+        start.wait()
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = nn.nll_loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return model, losses
+
+
+def weights(model: Any) -> dict[str, Array]:
+    return {name: p.value.to_numpy() for name, p in model.named_parameters()}
+
+
+MEMORY_WARMUP = 100
+MEMORY_STEPS = 200
+MEMORY_BOUND = 32 * 1024
+"""Bytes the traced heap may grow over `MEMORY_STEPS` steps: under 164 bytes a step, where one
+leaked tensor (object, storage, history) costs about a kilobyte and a leaked graph of this MLP
+tens of kilobytes. Measured: a few hundred bytes in all (interpreter free lists settling)."""
+
+
+def test_training_holds_memory_flat() -> None:
+    """`MEMORY_STEPS` Adam steps of an MLP on the fast backend, after `MEMORY_WARMUP` steps
+    traced (so one-off caches and Python's free lists have filled), grow the heap traced by
+    `tracemalloc` by less than `MEMORY_BOUND`, with the cycle collector off: no graph survives
+    ``backward()``, not even as garbage cycles. ``bench/stress.py`` runs 1 000 steps and reports
+    RSS too."""
+    model, _ = training_run(0)
+    optimizer = nn.Adam(model.parameters(), lr=0.01)
+    rng = np.random.default_rng(0)
+    x = tensor(rng.normal(size=(64, 2)), backend="fast")
+    y = tensor((rng.random(64) > 0.5).astype(np.float64), backend="fast")
+
+    def step() -> None:
+        optimizer.zero_grad()
+        nn.nll_loss(model(x), y).backward()
+        optimizer.step()
+
+    gc.collect()
+    gc.disable()
+    tracemalloc.start()
+    try:
+        for _ in range(MEMORY_WARMUP):
+            step()
+        before, _ = tracemalloc.get_traced_memory()
+        for _ in range(MEMORY_STEPS):
+            step()
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        gc.enable()
+    growth = after - before
+    assert growth < MEMORY_BOUND, (
+        f"{MEMORY_STEPS} training steps grew the traced heap by {growth} bytes "
+        f"(bound {MEMORY_BOUND})"
+    )
+    optimizer.zero_grad()
+    out = model(x)
+    hidden = weakref.ref(out.history.inputs[0]) if out.history else None
+    nn.nll_loss(out, y).backward()
+    assert hidden is not None and hidden() is None, "an intermediate survived backward()"
+    assert not list(out.parents), "the model's output still holds its graph after backward()"
+    for name, p in model.named_parameters():
+        grad = p.value.grad
+        assert grad is not None and grad.history is None, f"{name}.grad is {grad!r}"
+
+
+THREAD_STEPS = 10
+THREAD_HIDDEN = 128
+THREAD_BATCH = 256
+"""Large enough for mt-fast's parallel kernels: 256 x 128 activations are 2^15 elements and the
+hidden layer's matmul 2^22 multiply-adds, so both threads run numba's parallel regions at once."""
+
+
+def test_two_threads_train_as_serially() -> None:
+    """Two models trained at the same time, one per thread, end bit for bit where the same two
+    trained one after the other do: the fast backend's kernels share no state between calls."""
+    seeds = (1, 2)
+    serial = [training_run(THREAD_STEPS, THREAD_HIDDEN, THREAD_BATCH, seed) for seed in seeds]
+    start = threading.Barrier(len(seeds))
+    with ThreadPoolExecutor(len(seeds)) as pool:
+        futures = [
+            pool.submit(training_run, THREAD_STEPS, THREAD_HIDDEN, THREAD_BATCH, seed, start)
+            for seed in seeds
+        ]
+        threaded = [f.result(timeout=600) for f in futures]
+    assert serial[0][1] != serial[1][1], "the two runs should differ (different seeds)"
+    for seed, (model, losses), (expected_model, expected_losses) in zip(
+        seeds, threaded, serial, strict=True
+    ):
+        assert losses == expected_losses, f"seed {seed}: losses {losses} != {expected_losses}"
+        expected = weights(expected_model)
+        for name, value in weights(model).items():
+            assert np.array_equal(value, expected[name]), f"seed {seed}: {name} differs"
