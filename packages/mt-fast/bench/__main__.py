@@ -230,24 +230,37 @@ def _cells(serial: float, parallel: float) -> str:
 
 
 def _print_crossover(rng: np.random.Generator, budget_s: float) -> None:
+    """Serial against parallel per size; "parallel wins from": the size after the last loss."""
     print("\n| kernel | size | serial µs | parallel µs | parallel / serial |")
     print("|---|---|---:|---:|---:|")
-    ops = ["zip mul", "map exp", "map log", "sum, rows of 1024"]
-    for op in ops:
-        first = None
-        for e in range(10, 19):
-            serial, parallel = (
-                _best_s(f, budget_s / 5) * 1e6 for f in _elementwise(op, 1 << e, rng)
-            )
-            first = first or (e if parallel < serial else None)
-            print(f"| {op} | 2^{e} elements | {_cells(serial, parallel)} |")
-        print(f"| {op} | **parallel wins from** | | | {f'2^{first}' if first else 'never'} |")
-    first_mm = None
-    for n in (16, 32, 48, 64, 96, 128, 192):
-        serial, parallel = (_best_s(f, budget_s / 5) * 1e6 for f in _matmuls(n, rng))
-        first_mm = first_mm or (n if parallel < serial else None)
-        print(f"| matmul | {n}^3 = {n**3:,} multiply-adds | {_cells(serial, parallel)} |")
-    print(f"| matmul | **parallel wins from** | | | {f'{first_mm}^3' if first_mm else 'never'} |")
+    elementwise = ["zip mul", "map exp", "map log", "sum, rows of 1024"]
+    sweeps: list[tuple[str, list[tuple[str, Callable[[], tuple[Fn, Fn]]]]]] = [
+        (
+            op,
+            [
+                (f"2^{e} elements", lambda op=op, e=e: _elementwise(op, 1 << e, rng))
+                for e in range(10, 19)
+            ],
+        )
+        for op in elementwise
+    ]
+    sizes = (16, 32, 48, 64, 96, 128, 192)
+    sweeps.append(
+        (
+            "matmul",
+            [(f"{n}^3 = {n**3:,} multiply-adds", lambda n=n: _matmuls(n, rng)) for n in sizes],
+        )
+    )
+    for op, points in sweeps:
+        wins_from = "never"
+        for label, make in points:
+            serial, parallel = (_best_s(f, budget_s / 5) * 1e6 for f in make())
+            print(f"| {op} | {label} | {_cells(serial, parallel)} |")
+            if parallel >= serial:
+                wins_from = "never"
+            elif wins_from == "never":
+                wins_from = label.split(" ")[0]
+        print(f"| {op} | **parallel wins from** | | | {wins_from} |")
 
 
 # Start-up in a fresh process.

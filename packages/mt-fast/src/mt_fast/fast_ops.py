@@ -5,8 +5,8 @@ mt-tensor's errors. The table operators run precompiled, disk-cached kernels sel
 any other float function gets kernels compiled for it on first use (once per process).
 Work below `PARALLEL_MIN` elements (`MATMUL_PARALLEL_MIN` multiply-adds) runs on the calling
 thread: waking the worker threads costs a few microseconds, more than they save on less work.
-The thresholds are where serial and parallel kernels cross over (``python -m bench
---crossover``); an element of exp, log or sigmoid counts `COSTLY` times.
+The thresholds are where serial and parallel kernels cross over (the second table of
+``python -m bench``); an element of exp, log or sigmoid counts `COSTLY` times.
 """
 
 from __future__ import annotations
