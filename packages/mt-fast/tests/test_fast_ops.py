@@ -117,6 +117,37 @@ def test_matmul_broadcast_batch_matches_simple(kind: str, data: st.DataObject) -
     assert_tensors_close(actual, simple(a) @ simple(b), f"{shape_a} @ {shape_b}")
 
 
+@pytest.mark.parametrize("kind", LAYOUTS)
+@given(data=st.data())
+def test_zip_with_empty_dims_matches_simple(kind: str, data: st.DataObject) -> None:
+    """Broadcasting where some dim has size 0 (the shared pairs never draw one)."""
+    shape = data.draw(shapes(1, 3, 0, 3))
+    other = tuple(1 if data.draw(st.booleans()) else n for n in shape)
+    a = data.draw(tensors(shape, backend="fast"))
+    b = data.draw(tensors(other, backend="fast"))
+    with layout(kind):
+        actual = a * b + b
+    assert_tensors_close(actual, simple(a) * simple(b) + simple(b), f"{shape} with {other}")
+
+
+@pytest.mark.parametrize(
+    ("shape_a", "shape_b"),
+    [
+        ((0, 3), (3, 2)),
+        ((2, 0), (0, 3)),
+        ((2, 3), (3, 0)),
+        ((0, 2, 3), (3, 4)),
+        ((1, 1, 3), (0, 3, 1)),
+    ],
+)
+def test_matmul_with_empty_dims_gives_zeros(
+    shape_a: tuple[int, ...], shape_b: tuple[int, ...]
+) -> None:
+    x, y = np.ones(shape_a), np.ones(shape_b)
+    actual = tensor(x, backend="fast") @ tensor(y, backend="fast")
+    assert_tensors_close(actual, x @ y, f"{shape_a} @ {shape_b}")
+
+
 @given(d=st.integers(1, 3), n=st.integers(1, 40), m=st.integers(0, 300), p=st.integers(1, 300))
 def test_matmul_blocks_match_numpy(d: int, n: int, m: int, p: int) -> None:
     """Sizes crossing the kernel's row, depth and column blocks (and ``(D,A,B) @ (1,B,C)``)."""
