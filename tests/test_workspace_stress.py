@@ -14,6 +14,7 @@ import threading
 import tracemalloc
 import weakref
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ import numpy.typing as npt
 import pytest
 
 from mt_operators.testing import OPS, OpInfo
-from mt_tensor import default_backend, tensor
+from mt_tensor import Tensor, default_backend, tensor
 from mt_tensor.testing import assert_tensors_close, backend_names
 
 nn = pytest.importorskip("mt_nn")
@@ -208,35 +209,42 @@ def test_softmax_log_softmax_cross_entropy_at_extremes(backend: str) -> None:
 Array = npt.NDArray[np.float64]
 
 
-def training_run(
-    steps: int,
-    hidden: int = 16,
-    batch: int = 64,
-    seed: int = 0,
-    start: threading.Barrier | None = None,
-) -> tuple[Any, list[float]]:
-    """A seeded 2-``hidden``-``hidden``-2 MLP and one batch on the fast backend, trained for
-    ``steps`` Adam steps (gradients reset each step); the model and the losses.
+@dataclass
+class Run:
+    """A model, its optimizer and its one batch, on the fast backend; the losses so far."""
 
-    The model is built before ``start`` is passed, as initialisation draws from mt-nn's shared
-    generator; after it, nothing is shared with another run.
+    model: Any
+    optimizer: Any
+    x: Tensor
+    y: Tensor
+    losses: list[float] = field(default_factory=list)
+
+
+def new_run(hidden: int = 16, batch: int = 64, seed: int = 0) -> Run:
+    """A seeded 2-``hidden``-``hidden``-2 MLP with Adam and a batch of ``batch`` points.
+
+    Build runs one at a time (in one thread): initialisation draws from mt-nn's shared
+    generator, reseeded here. Training them shares nothing.
     """
     nn.manual_seed(seed)
     model = nn.MLP(2, hidden, 2, backend="fast")
     rng = np.random.default_rng(seed)
     x = tensor(rng.normal(size=(batch, 2)), backend="fast")
     y = tensor((rng.random(batch) > 0.5).astype(np.float64), backend="fast")
-    optimizer = nn.Adam(model.parameters(), lr=0.01)
+    return Run(model, nn.Adam(model.parameters(), lr=0.01), x, y)
+
+
+def train(run: Run, steps: int, start: threading.Barrier | None = None) -> Run:
+    """``steps`` Adam steps (gradients reset each step), after waiting at ``start`` if given."""
     if start is not None:
         start.wait()
-    losses = []
     for _ in range(steps):
-        optimizer.zero_grad()
-        loss = nn.nll_loss(model(x), y)
+        run.optimizer.zero_grad()
+        loss = nn.nll_loss(run.model(run.x), run.y)
         loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return model, losses
+        run.optimizer.step()
+        run.losses.append(loss.item())
+    return run
 
 
 def weights(model: Any) -> dict[str, Array]:
@@ -257,11 +265,8 @@ def test_training_holds_memory_flat() -> None:
     `tracemalloc` by less than `MEMORY_BOUND`, with the cycle collector off: no graph survives
     ``backward()``, not even as garbage cycles. ``bench/stress.py`` runs 1 000 steps and reports
     RSS too."""
-    model, _ = training_run(0)
-    optimizer = nn.Adam(model.parameters(), lr=0.01)
-    rng = np.random.default_rng(0)
-    x = tensor(rng.normal(size=(64, 2)), backend="fast")
-    y = tensor((rng.random(64) > 0.5).astype(np.float64), backend="fast")
+    run = new_run()
+    model, optimizer, x, y = run.model, run.optimizer, run.x, run.y
 
     def step() -> None:
         optimizer.zero_grad()
@@ -308,19 +313,15 @@ def test_two_threads_train_as_serially() -> None:
     """Two models trained at the same time, one per thread, end bit for bit where the same two
     trained one after the other do: the fast backend's kernels share no state between calls."""
     seeds = (1, 2)
-    serial = [training_run(THREAD_STEPS, THREAD_HIDDEN, THREAD_BATCH, seed) for seed in seeds]
-    start = threading.Barrier(len(seeds))
-    with ThreadPoolExecutor(len(seeds)) as pool:
-        futures = [
-            pool.submit(training_run, THREAD_STEPS, THREAD_HIDDEN, THREAD_BATCH, seed, start)
-            for seed in seeds
-        ]
+    serial = [train(new_run(THREAD_HIDDEN, THREAD_BATCH, seed), THREAD_STEPS) for seed in seeds]
+    runs = [new_run(THREAD_HIDDEN, THREAD_BATCH, seed) for seed in seeds]
+    start = threading.Barrier(len(runs))
+    with ThreadPoolExecutor(len(runs)) as pool:
+        futures = [pool.submit(train, run, THREAD_STEPS, start) for run in runs]
         threaded = [f.result(timeout=600) for f in futures]
-    assert serial[0][1] != serial[1][1], "the two runs should differ (different seeds)"
-    for seed, (model, losses), (expected_model, expected_losses) in zip(
-        seeds, threaded, serial, strict=True
-    ):
-        assert losses == expected_losses, f"seed {seed}: losses {losses} != {expected_losses}"
-        expected = weights(expected_model)
-        for name, value in weights(model).items():
-            assert np.array_equal(value, expected[name]), f"seed {seed}: {name} differs"
+    assert serial[0].losses != serial[1].losses, "the two runs should differ (different seeds)"
+    for seed, run, expected in zip(seeds, threaded, serial, strict=True):
+        assert run.losses == expected.losses, f"seed {seed}: {run.losses} != {expected.losses}"
+        expected_weights = weights(expected.model)
+        for name, value in weights(run.model).items():
+            assert np.array_equal(value, expected_weights[name]), f"seed {seed}: {name} differs"
