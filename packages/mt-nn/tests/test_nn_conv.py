@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mt_nn import conv1d, conv2d, unfold_conv2d
+from mt_nn import conv, conv1d, conv2d, unfold_conv2d
 from mt_nn.conv import _output_size
 from mt_tensor import Tensor, grad_check, tensor
 from mt_tensor.testing import assert_matches_torch, assert_tensors_close, backend_names, tensors
@@ -171,3 +171,31 @@ def test_conv2d_errors(
     )
     with pytest.raises(ValueError, match=message):
         conv2d(x, w, stride=stride, padding=padding)
+
+
+@pytest.mark.parametrize("threads", [False, True])
+@given(data=st.data(), case=conv_case())
+def test_conv2d_serial_and_parallel_kernels(threads: bool, data: st.DataObject, case: Case) -> None:
+    """Both kernel loops give the reference's values and the unfold's gradients (small cases run
+    serially unless the threshold is lowered)."""
+    x_shape, w_shape, stride, padding = case
+    x = data.draw(tensors(x_shape, "numpy", lo=-3, hi=3)).to_numpy()
+    w = data.draw(tensors(w_shape, "numpy", lo=-3, hi=3)).to_numpy()
+    s, p, out_hw = _output_size((x_shape[2], x_shape[3]), (w_shape[2], w_shape[3]), stride, padding)
+    g = data.draw(tensors((x_shape[0], w_shape[0], *out_hw), "numpy"))
+    ways: list[Callable[[Tensor, Tensor], Tensor]] = [
+        lambda a, b: conv2d(a, b, None, stride, padding),
+        lambda a, b: unfold_conv2d(a, b, s, p, out_hw),
+    ]
+    grads = []
+    for fn in ways:
+        a = tensor(x, backend="numpy", requires_grad=True)
+        b = tensor(w, backend="numpy", requires_grad=True)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(conv, "PARALLEL_MIN", 0 if threads else 1 << 62)
+            out = fn(a, b)
+            out.backward(g)
+        assert_tensors_close(out, reference_conv2d(x, w, stride, padding), "forward")
+        grads.append((a.grad, b.grad))
+    for label, mine, theirs in zip(("grad input", "grad weight"), *grads, strict=True):
+        assert_tensors_close(mine, theirs, label)

@@ -1,4 +1,5 @@
-"""1-D and 2-D convolution: parallel numba kernels on the CPU, an unfold into matmuls on cuda.
+"""1-D and 2-D convolution: numba kernels on the CPU (on threads from `PARALLEL_MIN`
+multiply-adds), an unfold into matmuls on cuda.
 
 Course semantics by default: the output keeps the input's width (and height), the kernel is
 anchored at the left/top and reads zeros past the edge, so ``[0, 1, 2, 3]`` with ``[1, 2, 3]``
@@ -23,127 +24,232 @@ from mt_tensor import Function, Tensor, TensorBackend
 
 Array = npt.NDArray[np.float64]
 Pair = tuple[int, int]
-F = TypeVar("F", bound=Callable[..., None])
+F = TypeVar("F", bound=Callable[..., object])
+Geometry = tuple[int, int, int, int, int, int]
+"""Padded height and width, stride, padding: ``(Hp, Wp, sh, sw, ph, pw)``."""
+
+_FASTMATH = {"reassoc", "contract"}
+"""Let LLVM reorder the weight gradient's dot products (to vectorise them) and fuse multiply-adds,
+as mt-fast's matmul does."""
+
+PARALLEL_MIN = 1 << 20
+"""Multiply-adds below which a convolution kernel runs on the calling thread (as mt-fast's
+matmul): a thread launch costs more than small work, and far more on a busy machine."""
 
 
-def _kernel(fn: F) -> F:
-    """Compile ``fn`` once as a parallel numba kernel, cached on disk."""
-    return cast(F, njit(parallel=True, cache=True)(fn))
+def _serial(fn: F) -> F:
+    """Compile a kernel that runs its tasks on the calling thread, cached on disk."""
+    return cast(F, njit(fastmath=_FASTMATH, cache=True)(fn))
 
 
-@_kernel
-def conv_forward_kernel(
-    out: Array, inp: Array, weight: Array, sh: int, sw: int, ph: int, pw: int
+def _parallel(fn: F) -> F:
+    """Compile a kernel whose ``prange`` tasks run on numba's threads, cached on disk."""
+    return cast(F, njit(parallel=True, fastmath=_FASTMATH, cache=True)(fn))
+
+
+def _inlined(fn: F) -> F:
+    """A task or helper, compiled into (and with the flags of) each kernel that calls it."""
+    return cast(F, njit(inline="always")(fn))
+
+
+# The kernels compute the convolution at stride 1 over an input already zero-padded to
+# ``(B, C, Hp, Wp)`` and stored flat, ``(B, C, Hp * Wp)``. At that width, output ``(y, x)`` is flat
+# position ``q = y Wp + x`` and reads input ``q + i Wp + j``: each kernel offset ``(i, j)`` is one
+# shifted run of ``n`` values, a loop long enough to vectorise even for 8x8 images. The runs also
+# cover the ``KW - 1`` positions past each output row; the forward pass drops them and the
+# backward passes multiply them by zeros. A stride keeps every ``stride``-th output (and the
+# gradient comes back on that grid, zeros between): exact, for ``stride²`` times the work.
+# Each kernel is one task function, run by a serial and a parallel loop over the tasks.
+
+
+def _run_length(out_h: int, out_w: int, width: int, sh: int, sw: int) -> int:
+    """``n``: flat positions from the first output to the last, at the padded width."""
+    return (out_h - 1) * sh * width + (out_w - 1) * sw + 1
+
+
+_run_length_jit = _inlined(_run_length)
+
+
+@_inlined
+def _forward_task(
+    out: Array, padded: Array, weight: Array, width: int, sh: int, sw: int, task: int
 ) -> None:
-    """``out[b, o, y, x]``: one parallel task per (batch, out channel)."""
-    B, C, H, W = inp.shape
-    OC, _, KH, KW = weight.shape
+    """$out[b, o, y, x] = \\sum_{c, i, j} padded[b, c, (y s_h + i) Wp + x s_w + j]\\,
+    w[o, c, i, j]$ for task ``(b, o)``."""
+    OC, C, KH, KW = weight.shape
     OH, OW = out.shape[2], out.shape[3]
-    for task in prange(B * OC):
-        b = task // OC
-        o = task % OC
-        for y in range(OH):
-            for x in range(OW):
-                acc = 0.0
-                for c in range(C):
-                    for i in range(KH):
-                        yy = y * sh - ph + i
-                        if yy < 0 or yy >= H:
-                            continue
-                        for j in range(KW):
-                            xx = x * sw - pw + j
-                            if 0 <= xx < W:
-                                acc += inp[b, c, yy, xx] * weight[o, c, i, j]
-                out[b, o, y, x] = acc
+    n = _run_length_jit(OH, OW, width, sh, sw)
+    b, o = task // OC, task % OC
+    acc = np.zeros(n)
+    for c in range(C):
+        for i in range(KH):
+            for j in range(KW):
+                wv = weight[o, c, i, j]
+                run = padded[b, c, i * width + j : i * width + j + n]
+                for q in range(n):
+                    acc[q] += run[q] * wv
+    for y in range(OH):
+        for x in range(OW):
+            out[b, o, y, x] = acc[y * sh * width + x * sw]
 
 
-@_kernel
-def conv_grad_input_kernel(
-    grad_in: Array, grad_out: Array, weight: Array, sh: int, sw: int, ph: int, pw: int
+@_serial
+def forward_serial(out: Array, padded: Array, weight: Array, width: int, sh: int, sw: int) -> None:
+    """`_forward_task` for every (batch, out channel), on this thread."""
+    for task in range(out.shape[0] * out.shape[1]):
+        _forward_task(out, padded, weight, width, sh, sw, task)
+
+
+@_parallel
+def forward_parallel(
+    out: Array, padded: Array, weight: Array, width: int, sh: int, sw: int
 ) -> None:
-    """$\\partial in[b, c, yy, xx] = \\sum g[b, o, y, x]\\, w[o, c, i, j]$ over
-    ``y sh - ph + i = yy`` and ``x sw - pw + j = xx``; one task per (batch, in channel)."""
-    B, C, H, W = grad_in.shape
-    OC, _, KH, KW = weight.shape
-    OH, OW = grad_out.shape[2], grad_out.shape[3]
-    for task in prange(B * C):
-        b = task // C
-        c = task % C
-        for yy in range(H):
-            for xx in range(W):
-                acc = 0.0
-                for i in range(KH):
-                    ty = yy + ph - i
-                    if ty < 0 or ty % sh != 0 or ty // sh >= OH:
-                        continue
-                    y = ty // sh
-                    for j in range(KW):
-                        tx = xx + pw - j
-                        if tx < 0 or tx % sw != 0 or tx // sw >= OW:
-                            continue
-                        x = tx // sw
-                        for o in range(OC):
-                            acc += grad_out[b, o, y, x] * weight[o, c, i, j]
-                grad_in[b, c, yy, xx] = acc
+    """`_forward_task` for every (batch, out channel), on threads."""
+    for task in prange(out.shape[0] * out.shape[1]):
+        _forward_task(out, padded, weight, width, sh, sw, task)
 
 
-@_kernel
-def conv_grad_weight_kernel(
-    grad_w: Array, grad_out: Array, inp: Array, sh: int, sw: int, ph: int, pw: int
+@_inlined
+def _spread(wide: Array, grad_out: Array, b: int, o: int, width: int, sh: int, sw: int) -> None:
+    """Lay ``grad_out[b, o]`` out at the padded width and stride; other positions keep their 0."""
+    for y in range(grad_out.shape[2]):
+        for x in range(grad_out.shape[3]):
+            wide[y * sh * width + x * sw] = grad_out[b, o, y, x]
+
+
+@_inlined
+def _grad_input_task(
+    grad_in: Array, grad_out: Array, weight: Array, geometry: Geometry, task: int
 ) -> None:
-    """$\\partial w[o, c, i, j] = \\sum_{b, y, x} g[b, o, y, x]\\, in[b, c, y sh - ph + i,
-    x sw - pw + j]$; one task per weight."""
-    B, C, H, W = inp.shape
-    OC, _, KH, KW = grad_w.shape
-    OH, OW = grad_out.shape[2], grad_out.shape[3]
-    for task in prange(OC * C * KH * KW):
-        o = task // (C * KH * KW)
-        c = (task // (KH * KW)) % C
-        i = (task // KW) % KH
-        j = task % KW
-        acc = 0.0
-        for b in range(B):
-            for y in range(OH):
-                yy = y * sh - ph + i
-                if yy < 0 or yy >= H:
-                    continue
-                for x in range(OW):
-                    xx = x * sw - pw + j
-                    if 0 <= xx < W:
-                        acc += grad_out[b, o, y, x] * inp[b, c, yy, xx]
-        grad_w[o, c, i, j] = acc
+    """$\\partial padded[b, c, q + i Wp + j] \\mathrel{+}= g[b, o, q]\\, w[o, c, i, j]$ for task
+    ``(b, c)``, with the output gradient ``g`` laid out as the forward's runs, then cropped to the
+    input."""
+    height, width, sh, sw, ph, pw = geometry
+    C, H, W = grad_in.shape[1], grad_in.shape[2], grad_in.shape[3]
+    OC, KH, KW = weight.shape[0], weight.shape[2], weight.shape[3]
+    n = _run_length_jit(grad_out.shape[2], grad_out.shape[3], width, sh, sw)
+    b, c = task // C, task % C
+    acc = np.zeros(height * width)
+    wide = np.zeros(n)
+    for o in range(OC):
+        _spread(wide, grad_out, b, o, width, sh, sw)
+        for i in range(KH):
+            for j in range(KW):
+                wv = weight[o, c, i, j]
+                run = acc[i * width + j : i * width + j + n]
+                for q in range(n):
+                    run[q] += wide[q] * wv
+    for y in range(H):
+        for x in range(W):
+            inside = y + ph < height and x + pw < width
+            grad_in[b, c, y, x] = acc[(y + ph) * width + x + pw] if inside else 0.0
 
 
-def _array(t: Tensor) -> Array:
-    """A C-contiguous float64 copy-or-view of ``t`` (any strides in)."""
-    return np.ascontiguousarray(t._tensor.to_numpy(), dtype=np.float64)
+@_serial
+def grad_input_serial(grad_in: Array, grad_out: Array, weight: Array, geometry: Geometry) -> None:
+    """`_grad_input_task` for every (batch, in channel), on this thread."""
+    for task in range(grad_in.shape[0] * grad_in.shape[1]):
+        _grad_input_task(grad_in, grad_out, weight, geometry, task)
+
+
+@_parallel
+def grad_input_parallel(grad_in: Array, grad_out: Array, weight: Array, geometry: Geometry) -> None:
+    """`_grad_input_task` for every (batch, in channel), on threads; each writes its own image."""
+    for task in prange(grad_in.shape[0] * grad_in.shape[1]):
+        _grad_input_task(grad_in, grad_out, weight, geometry, task)
+
+
+@_inlined
+def _grad_weight_task(
+    grad_w: Array, grad_out: Array, padded: Array, width: int, sh: int, sw: int, task: int
+) -> None:
+    """$\\partial w[o, c, i, j] = \\sum_{b, q} g[b, o, q]\\, padded[b, c, q + i Wp + j]$ for task
+    ``(o, c)``: each image's gradient is laid out once for every ``(i, j)``."""
+    B, C, KH, KW = padded.shape[0], grad_w.shape[1], grad_w.shape[2], grad_w.shape[3]
+    n = _run_length_jit(grad_out.shape[2], grad_out.shape[3], width, sh, sw)
+    o, c = task // C, task % C
+    wide = np.zeros(n)
+    grad_w[o, c] = 0.0
+    for b in range(B):
+        _spread(wide, grad_out, b, o, width, sh, sw)
+        for i in range(KH):
+            for j in range(KW):
+                run = padded[b, c, i * width + j : i * width + j + n]
+                acc = 0.0
+                for q in range(n):
+                    acc += wide[q] * run[q]
+                grad_w[o, c, i, j] += acc
+
+
+@_serial
+def grad_weight_serial(
+    grad_w: Array, grad_out: Array, padded: Array, width: int, sh: int, sw: int
+) -> None:
+    """`_grad_weight_task` for every (out channel, in channel), on this thread."""
+    for task in range(grad_w.shape[0] * grad_w.shape[1]):
+        _grad_weight_task(grad_w, grad_out, padded, width, sh, sw, task)
+
+
+@_parallel
+def grad_weight_parallel(
+    grad_w: Array, grad_out: Array, padded: Array, width: int, sh: int, sw: int
+) -> None:
+    """`_grad_weight_task` for every (out channel, in channel), on threads."""
+    for task in prange(grad_w.shape[0] * grad_w.shape[1]):
+        _grad_weight_task(grad_w, grad_out, padded, width, sh, sw, task)
 
 
 def _from_array(backend: TensorBackend, values: Array) -> Tensor:
     return Tensor.make(values.ravel(), values.shape, backend=backend)
 
 
+def _threads(work: int) -> bool:
+    """Whether ``work`` multiply-adds go to the parallel kernels."""
+    return work >= PARALLEL_MIN
+
+
 class Conv2dFun(Function):
-    """2-D convolution of ``(B, C, H, W)`` by ``(OC, C, KH, KW)`` with numba kernels."""
+    """2-D convolution of ``(B, C, H, W)`` by ``(OC, C, KH, KW)`` with numba kernels.
+
+    The input is copied once into a zero-padded ``(B, C, Hp, Wp)`` array: ``padding`` on each
+    side, or, with the course's rule, ``KH - 1`` rows below and ``KW - 1`` columns to the right.
+    Each of the three kernels does the same number of multiply-adds, ``B OC C KH KW n``.
+    """
 
     @staticmethod
     def forward(
         ctx: Context, inp: Tensor, weight: Tensor, stride: Pair, padding: Pair, out_hw: Pair
     ) -> Tensor:
-        x, w = _array(inp), _array(weight)
-        ctx.save_for_backward(x, w, stride, padding, inp.backend)
-        out = np.empty((x.shape[0], w.shape[0], *out_hw), dtype=np.float64)
-        conv_forward_kernel(out, x, w, *stride, *padding)
+        b, c, h, w = inp.shape
+        o, _, kh, kw = weight.shape
+        (sh, sw), (ph, pw) = stride, padding
+        # The rows and columns the outputs read: (out - 1) * stride + kernel.
+        hp, wp = (out_hw[0] - 1) * sh + kh, (out_hw[1] - 1) * sw + kw
+        padded = np.zeros((b, c, hp, wp))
+        rows, cols = max(0, min(h, hp - ph)), max(0, min(w, wp - pw))
+        padded[:, :, ph : ph + rows, pw : pw + cols] = inp._tensor.to_numpy()[:, :, :rows, :cols]
+        flat = padded.reshape(b, c, hp * wp)
+        weights = np.ascontiguousarray(weight._tensor.to_numpy())
+        out = np.empty((b, o, *out_hw))
+        parallel = _threads(b * o * c * kh * kw * _run_length(*out_hw, wp, sh, sw))
+        (forward_parallel if parallel else forward_serial)(out, flat, weights, wp, sh, sw)
+        geometry = (hp, wp, sh, sw, ph, pw)
+        ctx.save_for_backward(flat, weights, geometry, (h, w), parallel, inp.backend)
         return _from_array(inp.backend, out)
 
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
-        x, w, stride, padding, backend = ctx.saved_values
-        g = _array(grad_output)
-        grad_in = np.empty_like(x)
-        grad_w = np.empty_like(w)
-        conv_grad_input_kernel(grad_in, g, w, *stride, *padding)
-        conv_grad_weight_kernel(grad_w, g, x, *stride, *padding)
+        flat, weights, geometry, (h, w), parallel, backend = ctx.saved_values
+        _, wp, sh, sw, _, _ = geometry
+        g = np.ascontiguousarray(grad_output._tensor.to_numpy())
+        grad_in = np.empty((flat.shape[0], flat.shape[1], h, w))
+        grad_w = np.empty_like(weights)
+        if parallel:
+            grad_input_parallel(grad_in, g, weights, geometry)
+            grad_weight_parallel(grad_w, g, flat, wp, sh, sw)
+        else:
+            grad_input_serial(grad_in, g, weights, geometry)
+            grad_weight_serial(grad_w, g, flat, wp, sh, sw)
         return _from_array(backend, grad_in), _from_array(backend, grad_w)
 
 
