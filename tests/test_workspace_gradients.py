@@ -88,7 +88,12 @@ def run(fn: Callable[..., Tensor], inputs: Sequence[Tensor]) -> tuple[Array, lis
 
 
 def central_differences(f: Callable[..., Array], arrays: Sequence[Array]) -> list[Array]:
-    """$\\partial\\, \\mathrm{sum}(f) / \\partial x$ for every element of every input."""
+    """$\\partial\\, \\mathrm{sum}(f) / \\partial x$ for every element of every input.
+
+    Outputs are differenced before they are summed, so those a nudge leaves alone cancel exactly
+    instead of adding the whole sum's rounding error (6e-5 in the quotient on a sum of 10^4s:
+    it failed the gradient -0.25 of ``x ** -2`` at 2.0, beside 0.01s, in a thorough run).
+    """
     grads = []
     for i, a in enumerate(arrays):
         g = np.zeros(a.shape)
@@ -97,7 +102,7 @@ def central_differences(f: Callable[..., Array], arrays: Sequence[Array]) -> lis
             down = [x.copy() for x in arrays]
             up[i][idx] += EPSILON
             down[i][idx] -= EPSILON
-            g[idx] = (np.sum(f(*up)) - np.sum(f(*down))) / (2 * EPSILON)
+            g[idx] = np.sum(f(*up) - f(*down)) / (2 * EPSILON)
         grads.append(g)
     return grads
 
