@@ -139,10 +139,18 @@ NN_OPS: tuple[TensorOpInfo, ...] = (
         conv_cases(2),
     ),
     TensorOpInfo(
-        "avgpool2d", "Sum", lambda k, x: nn.avgpool2d(x, k), pool_reference(np.mean), pool_cases()
+        "avgpool2d",
+        "Pool2dFun",
+        lambda k, x: nn.avgpool2d(x, k),
+        pool_reference(np.mean),
+        pool_cases(),
     ),
     TensorOpInfo(
-        "maxpool2d", "Max", lambda k, x: nn.maxpool2d(x, k), pool_reference(np.max), pool_cases()
+        "maxpool2d",
+        "Pool2dFun",
+        lambda k, x: nn.maxpool2d(x, k),
+        pool_reference(np.max),
+        pool_cases(),
     ),
     TensorOpInfo(
         "max",
@@ -230,6 +238,12 @@ def run(fn: Callable[..., Tensor], inputs: list[Tensor]) -> tuple[Array, list[Ar
 
 
 def central_differences(f: Callable[..., Array], arrays: list[Array]) -> list[Array]:
+    """$\\partial\\, \\mathrm{sum}(f) / \\partial x$ for every element of every input.
+
+    Outputs are differenced before they are summed, so those a nudge leaves alone cancel exactly
+    instead of adding the whole sum's rounding error (6e-5 in the quotient on a sum of 10^4s:
+    it failed the gradient -0.25 of ``x ** -2`` at 2.0, beside 0.01s, in a thorough run).
+    """
     grads = []
     for i, a in enumerate(arrays):
         g = np.zeros(a.shape)
@@ -238,7 +252,7 @@ def central_differences(f: Callable[..., Array], arrays: list[Array]) -> list[Ar
             down = [x.copy() for x in arrays]
             up[i][idx] += EPSILON
             down[i][idx] -= EPSILON
-            g[idx] = (np.sum(f(*up)) - np.sum(f(*down))) / (2 * EPSILON)
+            g[idx] = np.sum(f(*up) - f(*down)) / (2 * EPSILON)
         grads.append(g)
     return grads
 
