@@ -176,26 +176,34 @@ def test_conv2d_errors(
 @pytest.mark.parametrize("threads", [False, True])
 @given(data=st.data(), case=conv_case())
 def test_conv2d_serial_and_parallel_kernels(threads: bool, data: st.DataObject, case: Case) -> None:
-    """Both kernel loops give the reference's values and the unfold's gradients (small cases run
-    serially unless the threshold is lowered)."""
+    """Both kernel loops, with a bias, give the reference's values and the unfold's gradients
+    (small cases run serially unless the threshold is lowered)."""
     x_shape, w_shape, stride, padding = case
     x = data.draw(tensors(x_shape, "numpy", lo=-3, hi=3)).to_numpy()
     w = data.draw(tensors(w_shape, "numpy", lo=-3, hi=3)).to_numpy()
     s, p, out_hw = _output_size((x_shape[2], x_shape[3]), (w_shape[2], w_shape[3]), stride, padding)
+    bias = data.draw(tensors((w_shape[0],), "numpy", lo=-3, hi=3)).to_numpy()
     g = data.draw(tensors((x_shape[0], w_shape[0], *out_hw), "numpy"))
-    ways: list[Callable[[Tensor, Tensor], Tensor]] = [
-        lambda a, b: conv2d(a, b, None, stride, padding),
-        lambda a, b: unfold_conv2d(a, b, s, p, out_hw),
+    ways: list[Callable[[Tensor, Tensor, Tensor], Tensor]] = [
+        lambda a, b, c: conv2d(a, b, c, stride, padding),
+        lambda a, b, c: unfold_conv2d(a, b, s, p, out_hw) + c.view(1, w_shape[0], 1, 1),
     ]
+    expected = reference_conv2d(x, w, stride, padding) + bias[None, :, None, None]
     grads = []
     for fn in ways:
-        a = tensor(x, backend="numpy", requires_grad=True)
-        b = tensor(w, backend="numpy", requires_grad=True)
+        inputs = [tensor(v, backend="numpy", requires_grad=True) for v in (x, w, bias)]
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(conv, "PARALLEL_MIN", 0 if threads else 1 << 62)
-            out = fn(a, b)
+            out = fn(*inputs)
             out.backward(g)
-        assert_tensors_close(out, reference_conv2d(x, w, stride, padding), "forward")
-        grads.append((a.grad, b.grad))
-    for label, mine, theirs in zip(("grad input", "grad weight"), *grads, strict=True):
-        assert_tensors_close(mine, theirs, label)
+        assert_tensors_close(out, expected, "forward")
+        grads.append([t.grad for t in inputs])
+    for label, mine, theirs in zip(("input", "weight", "bias"), *grads, strict=True):
+        assert mine is not None and theirs is not None
+        assert_tensors_close(mine, theirs, f"grad {label}")
+
+
+def test_conv2d_fun_applies_as_the_course_does() -> None:
+    """``Conv2dFun.apply(input, weight)``: the course's keep-the-size convolution."""
+    out = conv.Conv2dFun.apply(tensor([[[[0, 1, 2, 3]]]]), tensor([[[[1, 2, 3]]]]))
+    assert_tensors_close(out, [[[[8.0, 14.0, 8.0, 3.0]]]])

@@ -36,6 +36,7 @@ from mt_tensor.testing import (
 )
 
 BACKENDS = backend_names()
+Pool = Callable[[Tensor, tuple[int, int]], Tensor]
 Array = npt.NDArray[np.float64]
 
 
@@ -109,6 +110,56 @@ def test_pooling_edges_identity_and_whole_image() -> None:
     assert_tensors_close(maxpool2d(x, (1, 1)), x)
     assert_tensors_close(avgpool2d(x, (3, 4)), [[[[5.5]]]])
     assert_tensors_close(maxpool2d(x, (3, 4)), [[[[11.0]]]])
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "cuda"])
+@given(data=st.data(), case=pool_case())
+def test_pooling_kernels_match_the_course_composition(
+    backend: str, data: st.DataObject, case: tuple[tuple[int, int, int, int], tuple[int, int]]
+) -> None:
+    """The CPU kernels give `tile` then `max`/`mean`'s values and gradients, ties included
+    (values from a few integers, so tiles often hold equal maxima that share the gradient)."""
+    shape, kernel = case
+    size = int(np.prod(shape))
+    values = np.array(data.draw(st.lists(st.integers(-2, 2), min_size=size, max_size=size)))
+    g = data.draw(tensors((shape[0], shape[1], shape[2] // kernel[0], shape[3] // kernel[1])))
+    ways: list[tuple[Pool, Pool]] = [
+        (avgpool2d, lambda a, k: tile(a, k)[0].mean(4)),
+        (maxpool2d, lambda a, k: mt_nn.max(tile(a, k)[0], 4)),
+    ]
+    for pair in ways:
+        results: list[tuple[Tensor, Tensor]] = []
+        for fn in pair:
+            x = tensor(values.reshape(shape).astype(np.float64), backend=backend)
+            x.requires_grad_(True)
+            out = fn(x, kernel).contiguous().view(*g.shape)
+            out.backward(g.to(backend))
+            assert x.grad is not None
+            results.append((out, x.grad))
+        (mine, mine_grad), (course, course_grad) = results
+        assert_tensors_close(mine, course, "forward")
+        assert_tensors_close(mine_grad, course_grad, "gradient")
+
+
+def test_maxpool_kernel_handles_nan_as_the_course_composition() -> None:
+    """NaN is folded as stage 0's ``max`` folds it on the simple backend (a NaN is kept only when
+    nothing larger follows); a tile whose max is NaN has no element equal to it, so its gradient
+    is 0/0 everywhere, as `Max.backward` gives."""
+    values = [[[[1.0, np.nan], [np.nan, 2.0]]]]
+    ways: list[Callable[[Tensor], Tensor]] = [
+        lambda a: maxpool2d(a, (1, 2)),
+        lambda a: mt_nn.max(tile(a, (1, 2))[0], 4).view(1, 1, 2, 1),
+    ]
+    results = []
+    for fn in ways:
+        x = tensor(values, backend="simple", requires_grad=True)
+        out = fn(x)
+        out.sum().backward()
+        assert x.grad is not None
+        results.append((out.to_numpy(), x.grad.to_numpy()))
+    for mine, course in zip(*results, strict=True):
+        np.testing.assert_array_equal(mine, course)
+    assert np.isnan(results[0][1][0, 0, 0]).all()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -72,9 +72,9 @@ _run_length_jit = _inlined(_run_length)
 
 @_inlined
 def _forward_task(
-    out: Array, padded: Array, weight: Array, width: int, sh: int, sw: int, task: int
+    out: Array, padded: Array, weight: Array, bias: Array, width: int, sh: int, sw: int, task: int
 ) -> None:
-    """$out[b, o, y, x] = \\sum_{c, i, j} padded[b, c, (y s_h + i) Wp + x s_w + j]\\,
+    """$out[b, o, y, x] = bias[o] + \\sum_{c, i, j} padded[b, c, (y s_h + i) Wp + x s_w + j]\\,
     w[o, c, i, j]$ for task ``(b, o)``."""
     OC, C, KH, KW = weight.shape
     OH, OW = out.shape[2], out.shape[3]
@@ -90,23 +90,25 @@ def _forward_task(
                     acc[q] += run[q] * wv
     for y in range(OH):
         for x in range(OW):
-            out[b, o, y, x] = acc[y * sh * width + x * sw]
+            out[b, o, y, x] = acc[y * sh * width + x * sw] + bias[o]
 
 
 @_serial
-def forward_serial(out: Array, padded: Array, weight: Array, width: int, sh: int, sw: int) -> None:
+def forward_serial(
+    out: Array, padded: Array, weight: Array, bias: Array, width: int, sh: int, sw: int
+) -> None:
     """`_forward_task` for every (batch, out channel), on this thread."""
     for task in range(out.shape[0] * out.shape[1]):
-        _forward_task(out, padded, weight, width, sh, sw, task)
+        _forward_task(out, padded, weight, bias, width, sh, sw, task)
 
 
 @_parallel
 def forward_parallel(
-    out: Array, padded: Array, weight: Array, width: int, sh: int, sw: int
+    out: Array, padded: Array, weight: Array, bias: Array, width: int, sh: int, sw: int
 ) -> None:
     """`_forward_task` for every (batch, out channel), on threads."""
     for task in prange(out.shape[0] * out.shape[1]):
-        _forward_task(out, padded, weight, width, sh, sw, task)
+        _forward_task(out, padded, weight, bias, width, sh, sw, task)
 
 
 @_inlined
@@ -209,18 +211,32 @@ def _threads(work: int) -> bool:
 
 
 class Conv2dFun(Function):
-    """2-D convolution of ``(B, C, H, W)`` by ``(OC, C, KH, KW)`` with numba kernels.
+    """2-D convolution of ``(B, C, H, W)`` by ``(OC, C, KH, KW)``, plus an optional bias
+    ``(OC,)``, with numba kernels.
 
     The input is copied once into a zero-padded ``(B, C, Hp, Wp)`` array: ``padding`` on each
     side, or, with the course's rule, ``KH - 1`` rows below and ``KW - 1`` columns to the right.
-    Each of the three kernels does the same number of multiply-adds, ``B OC C KH KW n``.
+    Each of the three kernels does the same number of multiply-adds, ``B OC C KH KW n``. The bias
+    is added as the outputs are written, and its gradient is the output gradient's sum per channel
+    (a broadcast add and its reduction, as tensor ops, cost more than the convolution at 8x8).
+    ``Conv2dFun.apply(input, weight)`` is the course's convolution; `conv2d` checks the shapes and
+    passes the PyTorch-style options, and ``input_grad=False`` where no gradient flows into the
+    input (a batch of images), which skips that kernel.
     """
 
     @staticmethod
     def forward(
-        ctx: Context, inp: Tensor, weight: Tensor, stride: Pair, padding: Pair, out_hw: Pair
+        ctx: Context,
+        inp: Tensor,
+        weight: Tensor,
+        bias: Tensor | None = None,
+        stride: Pair = (1, 1),
+        padding: Pair = (0, 0),
+        out_hw: Pair | None = None,
+        input_grad: bool = True,
     ) -> Tensor:
         b, c, h, w = inp.shape
+        out_hw = (h, w) if out_hw is None else out_hw
         o, _, kh, kw = weight.shape
         (sh, sw), (ph, pw) = stride, padding
         # The rows and columns the outputs read: (out - 1) * stride + kernel.
@@ -230,27 +246,31 @@ class Conv2dFun(Function):
         padded[:, :, ph : ph + rows, pw : pw + cols] = inp._tensor.to_numpy()[:, :, :rows, :cols]
         flat = padded.reshape(b, c, hp * wp)
         weights = np.ascontiguousarray(weight._tensor.to_numpy())
+        shift = np.zeros(o) if bias is None else np.ascontiguousarray(bias._tensor.to_numpy())
         out = np.empty((b, o, *out_hw))
         parallel = _threads(b * o * c * kh * kw * _run_length(*out_hw, wp, sh, sw))
-        (forward_parallel if parallel else forward_serial)(out, flat, weights, wp, sh, sw)
+        kernel = forward_parallel if parallel else forward_serial
+        kernel(out, flat, weights, shift, wp, sh, sw)
         geometry = (hp, wp, sh, sw, ph, pw)
-        ctx.save_for_backward(flat, weights, geometry, (h, w), parallel, inp.backend)
+        saved = (flat, weights, bias is not None, input_grad, geometry, (h, w), parallel)
+        ctx.save_for_backward(*saved)
         return _from_array(inp.backend, out)
 
     @staticmethod
-    def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
-        flat, weights, geometry, (h, w), parallel, backend = ctx.saved_values
+    def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, ...]:
+        flat, weights, has_bias, input_grad, geometry, (h, w), parallel = ctx.saved_values
         _, wp, sh, sw, _, _ = geometry
         g = np.ascontiguousarray(grad_output._tensor.to_numpy())
-        grad_in = np.empty((flat.shape[0], flat.shape[1], h, w))
+        grad_in = np.zeros((flat.shape[0], flat.shape[1], h, w))
         grad_w = np.empty_like(weights)
-        if parallel:
-            grad_input_parallel(grad_in, g, weights, geometry)
-            grad_weight_parallel(grad_w, g, flat, wp, sh, sw)
-        else:
-            grad_input_serial(grad_in, g, weights, geometry)
-            grad_weight_serial(grad_w, g, flat, wp, sh, sw)
-        return _from_array(backend, grad_in), _from_array(backend, grad_w)
+        if input_grad:
+            (grad_input_parallel if parallel else grad_input_serial)(grad_in, g, weights, geometry)
+        (grad_weight_parallel if parallel else grad_weight_serial)(grad_w, g, flat, wp, sh, sw)
+        backend = grad_output.backend
+        grads: tuple[Tensor, ...] = (_from_array(backend, grad_in), _from_array(backend, grad_w))
+        if has_bias:
+            grads += (_from_array(backend, g.sum(axis=(0, 2, 3))),)
+        return grads
 
 
 def _pair(v: int | Pair, name: str, minimum: int) -> Pair:
@@ -306,10 +326,9 @@ def conv2d(
     s, p, out_hw = _output_size(
         (x.shape[2], x.shape[3]), (weight.shape[2], weight.shape[3]), stride, padding
     )
-    if x.backend.cuda:
-        out = unfold_conv2d(x, weight, s, p, out_hw)
-    else:
-        out = Conv2dFun.apply(x, weight, s, p, out_hw)
+    if not x.backend.cuda:
+        return Conv2dFun.apply(x, weight, bias, s, p, out_hw, x.requires_grad())
+    out = unfold_conv2d(x, weight, s, p, out_hw)
     if bias is not None:
         out = out + bias.contiguous().view(1, weight.shape[0], 1, 1)
     return out

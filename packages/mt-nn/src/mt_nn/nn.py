@@ -2,17 +2,28 @@
 
 Each is composed of the backend's primitives, so it runs (and differentiates) on every backend;
 only `max` needs a derivative of its own. Reductions keep the reduced dim with size 1.
+Pooling is the course's `tile` then `max` or `mean` over each tile; on the CPU backends the same
+function runs as one numba loop over the tiles (`Pool2dFun`), which skips the tile copy and the
+broadcasts, each a loop over rows of only ``kw`` or ``kh * kw`` values.
 Randomness (dropout masks, layer initialisation) comes from one numpy `Generator`, reset with
 `manual_seed`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar, cast
+
 import numpy as np
+import numpy.typing as npt
+from numba import njit
 
 from mt_autodiff import Context
 from mt_tensor import Function, Tensor
 from mt_tensor.tensor_functions import check_dim
+
+Array = npt.NDArray[np.float64]
+F = TypeVar("F", bound=Callable[..., None])
 
 _generator = np.random.default_rng(0)
 
@@ -28,6 +39,17 @@ def generator() -> np.random.Generator:
     return _generator
 
 
+def _tiles(x: Tensor, kernel: tuple[int, int]) -> tuple[int, int]:
+    """The number of tiles down and across, once ``kernel`` is checked against ``x``."""
+    if x.dims != 4:
+        raise ValueError(f"tile needs a 4-d (batch, channel, height, width) input, got {x.shape}")
+    h, w = x.shape[2], x.shape[3]
+    kh, kw = kernel
+    if kh < 1 or kw < 1 or h % kh or w % kw:
+        raise ValueError(f"kernel {kernel} must tile the input's height and width {(h, w)} exactly")
+    return h // kh, w // kw
+
+
 def tile(x: Tensor, kernel: tuple[int, int]) -> tuple[Tensor, int, int]:
     """``(B, C, H, W)`` as ``(B, C, H/kh, W/kw, kh*kw)`` (each pooling tile last), the new height
     and the new width.
@@ -37,27 +59,102 @@ def tile(x: Tensor, kernel: tuple[int, int]) -> tuple[Tensor, int, int]:
     >>> tiles.shape, nh, nw
     ((1, 1, 1, 1, 4), 1, 1)
     """
-    if x.dims != 4:
-        raise ValueError(f"tile needs a 4-d (batch, channel, height, width) input, got {x.shape}")
-    b, c, h, w = x.shape
+    nh, nw = _tiles(x, kernel)
+    b, c = x.shape[0], x.shape[1]
     kh, kw = kernel
-    if kh < 1 or kw < 1 or h % kh or w % kw:
-        raise ValueError(f"kernel {kernel} must tile the input's height and width {(h, w)} exactly")
-    nh, nw = h // kh, w // kw
     tiles = x.contiguous().view(b, c, nh, kh, nw, kw).permute(0, 1, 2, 4, 3, 5)
     return tiles.contiguous().view(b, c, nh, nw, kh * kw), nh, nw
 
 
+def _serial(fn: F) -> F:
+    """Compile a pooling kernel once, cached on disk."""
+    return cast(F, njit(cache=True)(fn))
+
+
+@_serial
+def pool_forward_kernel(out: Array, x: Array, kh: int, kw: int, average: bool) -> None:
+    """Each tile's max (folded from $-\\infty$ as ``max_reduce``) or mean."""
+    B, C, NH, NW = out.shape
+    for b in range(B):
+        for c in range(C):
+            for y in range(NH):
+                for t in range(NW):
+                    acc = 0.0 if average else -np.inf
+                    for i in range(kh):
+                        for j in range(kw):
+                            v = x[b, c, y * kh + i, t * kw + j]
+                            if average:
+                                acc += v
+                            else:
+                                acc = acc if acc > v else v
+                    out[b, c, y, t] = acc / (kh * kw) if average else acc
+
+
+@_serial
+def pool_backward_kernel(
+    grad_in: Array, x: Array, out: Array, grad_out: Array, kh: int, kw: int, average: bool
+) -> None:
+    """Mean: each element gets $g / (k_h k_w)$. Max: `Max.backward`'s rule, tied maxima share
+    ``g`` equally (no element equals a NaN max: its tile gets NaN, as ``g * 0 / 0``)."""
+    B, C, NH, NW = out.shape
+    for b in range(B):
+        for c in range(C):
+            for y in range(NH):
+                for t in range(NW):
+                    m, g = out[b, c, y, t], grad_out[b, c, y, t]
+                    hits = kh * kw
+                    if not average:
+                        hits = 0
+                        for i in range(kh):
+                            for j in range(kw):
+                                if x[b, c, y * kh + i, t * kw + j] == m:
+                                    hits += 1
+                    share = g / hits if hits else np.nan
+                    for i in range(kh):
+                        for j in range(kw):
+                            hit = average or x[b, c, y * kh + i, t * kw + j] == m
+                            grad_in[b, c, y * kh + i, t * kw + j] = share if hit else 0.0 * share
+
+
+class Pool2dFun(Function):
+    """Max or mean over each non-overlapping ``(kh, kw)`` tile, with numba loops."""
+
+    @staticmethod
+    def forward(ctx: Context, x: Tensor, kernel: tuple[int, int], average: bool) -> Tensor:
+        b, c, h, w = x.shape
+        kh, kw = kernel
+        inp = np.ascontiguousarray(x._tensor.to_numpy())
+        out = np.empty((b, c, h // kh, w // kw))
+        pool_forward_kernel(out, inp, kh, kw, average)
+        ctx.save_for_backward(inp, out, kernel, average)
+        return Tensor.make(out.ravel(), out.shape, backend=x.backend)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        inp, out, (kh, kw), average = ctx.saved_values
+        g = np.ascontiguousarray(grad_output._tensor.to_numpy())
+        grad = np.empty_like(inp)
+        pool_backward_kernel(grad, inp, out, g, kh, kw, average)
+        return Tensor.make(grad.ravel(), grad.shape, backend=grad_output.backend)
+
+
+def _pool(x: Tensor, kernel: tuple[int, int], average: bool) -> Tensor:
+    _tiles(x, kernel)
+    if not x.backend.cuda:
+        return Pool2dFun.apply(x, (kernel[0], kernel[1]), average)
+    tiles, nh, nw = tile(x, kernel)
+    pooled = tiles.mean(4) if average else max(tiles, 4)
+    return pooled.view(x.shape[0], x.shape[1], nh, nw)
+
+
 def avgpool2d(x: Tensor, kernel: tuple[int, int]) -> Tensor:
     """Mean of each non-overlapping ``kernel`` tile: ``(B, C, H, W) → (B, C, H/kh, W/kw)``."""
-    tiles, nh, nw = tile(x, kernel)
-    return tiles.mean(4).view(x.shape[0], x.shape[1], nh, nw)
+    return _pool(x, kernel, average=True)
 
 
 def maxpool2d(x: Tensor, kernel: tuple[int, int]) -> Tensor:
     """Max of each non-overlapping ``kernel`` tile: ``(B, C, H, W) → (B, C, H/kh, W/kw)``."""
-    tiles, nh, nw = tile(x, kernel)
-    return max(tiles, 4).view(x.shape[0], x.shape[1], nh, nw)
+    return _pool(x, kernel, average=False)
 
 
 class Max(Function):
