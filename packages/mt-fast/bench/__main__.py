@@ -3,7 +3,7 @@
 Run with ``hatch run bench`` in ``packages/mt-fast`` (or ``hatch run python packages/mt-fast/bench``
 at the root, whose environment has torch and the facade). Three tables:
 
-1. One row per case: the best time per call in ms of the fast backend (through the `Tensor`
+1. One row per case: the fastest call in ms of the fast backend (through the `Tensor`
    API), of numpy doing the same work on arrays and of torch eager on the CPU, then our speed
    relative to each (their time over ours: ``0.50x`` is half their speed) and the stage's target.
 2. Serial against parallel kernels (called directly, no `Tensor` overhead) over sizes, and the
@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import timeit
 from collections.abc import Callable
 from typing import Any
 
@@ -128,11 +127,19 @@ def _t_exp(a: Any) -> Any:
 
 
 def _best_s(fn: Callable[[], object], budget_s: float) -> float:
-    """Best time of one call in seconds, repeating for about ``budget_s`` (after a warm-up)."""
+    """Fastest single call in seconds, out of as many as fit in ``budget_s`` (at least 7).
+
+    Calls are timed one by one, so one slow call (another process holding a core, which makes
+    a parallel launch wait a scheduler slice) spoils only itself, not a batch.
+    """
     fn()
-    once = timeit.timeit(fn, number=1)
-    number = max(1, int(budget_s / 7 / max(once, 1e-7)))
-    return min(timeit.repeat(fn, number=number, repeat=7)) / number
+    times: list[float] = []
+    end = time.perf_counter() + budget_s
+    while len(times) < 7 or (len(times) < 20_000 and time.perf_counter() < end):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 def _torch() -> Any:
