@@ -10,8 +10,8 @@ every size by 10). Prints one table:
   growth over the run, then the same run under `tracemalloc` with the cycle collector off
   (traced heap growth after 100 warm-up steps, and the peak above the starting heap);
 - threads: two models trained at once, one per thread, against the same two one after the
-  other (sizes that run mt-fast's parallel kernels), with their wall times and whether the
-  results agree bit for bit.
+  other, on the main thread and on one worker thread (sizes that run mt-fast's parallel
+  kernels), with their wall times and whether the results agree bit for bit.
 """
 
 from __future__ import annotations
@@ -153,8 +153,10 @@ def train(
     steps: int,
     start: threading.Barrier | None = None,
     each_step: Callable[[int], None] | None = None,
+    keep_losses: bool = True,
 ) -> Run:
-    """``steps`` Adam steps (gradients reset each step), after waiting at ``start`` if given."""
+    """``steps`` Adam steps (gradients reset each step), after waiting at ``start`` if given;
+    without ``keep_losses`` the losses are not kept (a float a step would count as growth)."""
     if start is not None:
         start.wait()
     for i in range(steps):
@@ -162,7 +164,8 @@ def train(
         loss = nn.nll_loss(run.model(run.x), run.y)
         loss.backward()
         run.optimizer.step()
-        run.losses.append(loss.item())
+        if keep_losses:
+            run.losses.append(loss.item())
         if each_step is not None:
             each_step(i + 1)
     return run
@@ -173,7 +176,7 @@ def memory(steps: int, warmup: int) -> list[Row]:
     run = new_run()
     gc.collect()
     rss_start = rss()
-    seconds, _ = timed(lambda: train(run, steps))
+    seconds, _ = timed(lambda: train(run, steps, keep_losses=False))
     rss_growth = rss() - rss_start
     rows = [
         Row(
@@ -197,7 +200,7 @@ def memory(steps: int, warmup: int) -> list[Row]:
     tracemalloc.start()
     try:
         base = tracemalloc.get_traced_memory()[0]
-        seconds, _ = timed(lambda: train(run, steps, each_step=record))
+        seconds, _ = timed(lambda: train(run, steps, each_step=record, keep_losses=False))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -222,34 +225,59 @@ def weights(model: Any) -> dict[str, Any]:
 
 
 def threads(steps: int) -> list[Row]:
+    """Two seeded runs one after the other (on the main thread, then on one worker thread:
+    numba's OpenMP teams start differently there), then at once on two worker threads."""
     seeds = (1, 2)
     train(new_run(THREAD_HIDDEN, THREAD_BATCH), 2)  # warm the kernels
-    runs = [new_run(THREAD_HIDDEN, THREAD_BATCH, seed) for seed in seeds]
-    serial_s, serial = timed(lambda: [train(run, steps) for run in runs])
-    runs = [new_run(THREAD_HIDDEN, THREAD_BATCH, seed) for seed in seeds]
+
+    def runs() -> list[Run]:
+        return [new_run(THREAD_HIDDEN, THREAD_BATCH, seed) for seed in seeds]
+
+    def one_after_the_other(rs: list[Run]) -> list[Run]:
+        return [train(run, steps) for run in rs]
+
+    main_s, serial = timed(lambda: one_after_the_other(runs()))
+    with ThreadPoolExecutor(1) as pool:
+        rs = runs()
+        worker_s, on_worker = timed(lambda: pool.submit(one_after_the_other, rs).result())
     start = threading.Barrier(len(seeds))
     with ThreadPoolExecutor(len(seeds)) as pool:
+        rs = runs()
         threaded_s, threaded = timed(
-            lambda: [f.result() for f in [pool.submit(train, run, steps, start) for run in runs]]
+            lambda: [f.result() for f in [pool.submit(train, run, steps, start) for run in rs]]
         )
-    same = all(
-        run.losses == expected.losses
-        and all(
-            np.array_equal(w, weights(expected.model)[k]) for k, w in weights(run.model).items()
+
+    def same(got: list[Run]) -> bool:
+        return all(
+            run.losses == expected.losses
+            and all(
+                np.array_equal(w, weights(expected.model)[k]) for k, w in weights(run.model).items()
+            )
+            for run, expected in zip(got, serial, strict=True)
         )
-        for run, expected in zip(threaded, serial, strict=True)
-    )
+
     size = f"2 x {steps} steps"
-    hidden = f"MLP 2-{THREAD_HIDDEN}-{THREAD_HIDDEN}-2, batch {THREAD_BATCH}"
+    model = f"MLP 2-{THREAD_HIDDEN}-{THREAD_HIDDEN}-2, batch {THREAD_BATCH}"
+
+    def verdict(ok: bool) -> str:
+        return "results identical bit for bit" if ok else "results DIFFER"
+
     return [
-        Row("two models one after the other", size, serial_s, hidden, True),
+        Row("two models in turn, main thread", size, main_s, model, True),
         Row(
-            "two models in two threads",
+            "two models in turn, one worker thread",
+            size,
+            worker_s,
+            f"{verdict(same(on_worker))} to the main thread's",
+            same(on_worker),
+        ),
+        Row(
+            "two models at once, two worker threads",
             size,
             threaded_s,
-            f"{serial_s / threaded_s:.2f}x serial's speed; results "
-            + ("identical bit for bit" if same else "DIFFER from serial"),
-            same,
+            f"{worker_s / threaded_s:.2f}x the one worker's speed; "
+            f"{verdict(same(threaded))} to serial",
+            same(threaded),
         ),
     ]
 
