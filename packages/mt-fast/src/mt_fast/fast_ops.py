@@ -35,7 +35,7 @@ from . import kernels
 from .kernels import Kernels
 from .matmul import matmul_parallel, matmul_serial
 
-PARALLEL_MIN = 1 << 15
+PARALLEL_MIN = 1 << 16
 """Elements of work below which map, zip and reduce run serially."""
 COSTLY = 8
 """Work per element of the maps in `kernels.COSTLY_MAPS` (about their time over a multiply's)."""
