@@ -6,7 +6,7 @@ support: see the README). This one is plain arithmetic, so the loop around it ru
 per instruction: ``e^x = 2^k * e^r`` with ``k = round(x / ln 2)`` and ``|r| <= ln(2) / 2``,
 ``e^r`` from its Taylor series to degree 13 (error below one unit in the last place) and ``2^k``
 read from a table. It agrees with `mt_operators.operators.exp` within 1 ulp, and exactly at the
-edges: ``inf`` above `EXP_MAX` (and for ``nan``, as stage 0 does), subnormals and 0 below.
+edges: ``inf`` above `EXP_MAX`, ``nan`` for ``nan``, subnormals and 0 below.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _vectorisable(fn: Callable[[float], float]) -> Callable[[float], float]:
 @_vectorisable
 def exp(x: float) -> float:
     """$e^x$ as `mt_operators.operators.exp`, in arithmetic a vector loop can run."""
-    t = x if -746.0 < x < EXP_MAX else (EXP_MAX if x >= EXP_MAX else -746.0)  # nan: -746
+    t = x if -746.0 < x < EXP_MAX else (EXP_MAX if x >= EXP_MAX else -746.0)  # nan: any t
     k = math.floor(t * LOG2_E + 0.5)
     r = (t - k * LN2_HI) - k * LN2_LO
     p = 0.0
@@ -49,4 +49,4 @@ def exp(x: float) -> float:
         p = p * r + c
     # 2p * 2^(k-1) rather than p * 2^k: at x = EXP_MAX, k = 1024 and 2^k alone would overflow.
     y = (2.0 * p) * POW2[k - 1 + OFFSET]
-    return y if x <= EXP_MAX else math.inf
+    return math.inf if x > EXP_MAX else (y if x == x else x)

@@ -17,7 +17,8 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
-from mt_tensor import Tensor
+from mt_operators import operators
+from mt_tensor import Tensor, tensor_data
 from mt_tensor.tensor_data import IndexingError, Shape, Storage, Strides
 from mt_tensor.tensor_ops import (
     BinaryFn,
@@ -31,9 +32,14 @@ from mt_tensor.tensor_ops import (
     zip_shape,
 )
 
-from . import kernels
+from . import cache, fast_math, kernels, matmul
 from .kernels import Kernels
 from .matmul import matmul_parallel, matmul_serial
+
+cache.refresh(
+    [k for m in (kernels, matmul, fast_math) for k in vars(m).values() if hasattr(k, "_cache")],
+    [operators, tensor_data, fast_math, kernels, matmul],
+)
 
 PARALLEL_MIN = 1 << 16
 """Elements of work below which map, zip and reduce run serially."""
