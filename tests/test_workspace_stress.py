@@ -30,14 +30,7 @@ nn = pytest.importorskip("mt_nn")
 BACKENDS = backend_names(include_cuda=True)
 SIMULATED = [b for b in BACKENDS if b not in backend_names()]
 """``["cuda"]`` when it runs in numba's simulator, else nothing."""
-KNOWN_BUGS = {
-    ("exp", "fast"): "mt_fast.fast_math.exp(nan) is inf, where stage 0's exp now keeps NaN",
-    **{
-        ("exp overflow", b): "mt_cuda's exp kernel calls math.exp unguarded: in the simulator "
-        "exp(1e4) raises OverflowError instead of giving inf"
-        for b in SIMULATED
-    },
-}
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
 """Reported bugs, ``(case, backend)``: strict xfails, so a fix makes the mark's removal due."""
 
 

@@ -17,6 +17,7 @@ import numba
 import numpy as np
 from numba import cuda as numba_cuda
 
+from mt_operators.operators import EXP_MAX
 from mt_tensor.tensor_data import MAX_DIMS, broadcast_index, index_to_position, to_index
 
 from .cuda_ops import PRACTICE_BLOCK
@@ -57,7 +58,7 @@ def unary(op: int, x: float) -> float:
             return -math.inf
         return math.nan
     if op == 4:
-        return math.exp(x)
+        return math.inf if x > EXP_MAX else math.exp(x)
     if op == 5:
         if x >= 0.0:
             return 1.0 / (1.0 + math.exp(-x))

@@ -236,6 +236,8 @@ def where(condition: Tensor | npt.ArrayLike, a: Tensor, b: Tensor) -> Tensor:
     taken does not leak into the result.
     """
     mask = condition.to_numpy() if isinstance(condition, Tensor) else np.asarray(condition)
+    if mask.dtype != np.bool_ and not np.issubdtype(mask.dtype, np.number):
+        raise ValueError(f"where needs a numeric or boolean condition, got {condition!r}")
     mask = mask.astype(np.bool_)
     try:
         np.broadcast_shapes(mask.shape, a.shape, b.shape)
@@ -248,10 +250,13 @@ def where(condition: Tensor | npt.ArrayLike, a: Tensor, b: Tensor) -> Tensor:
 
 def pad(a: Tensor, widths: Sequence[tuple[int, int]], value: float = 0.0) -> Tensor:
     """``a`` with ``widths[d] = (before, after)`` elements of ``value`` added around each dim."""
-    pairs = tuple((int(lo), int(hi)) for lo, hi in widths)
-    if len(pairs) != a.dims or any(lo < 0 or hi < 0 for lo, hi in pairs):
+    given = tuple(tuple(w) for w in widths)
+    if len(given) != a.dims or any(
+        len(w) != 2 or not all(_is_int(n) and n >= 0 for n in w) for w in given
+    ):
         raise ValueError(
             f"pad needs one (before, after) pair of non-negative ints per dim of {a.shape}, "
             f"got {tuple(widths)}"
         )
+    pairs = tuple((int(lo), int(hi)) for lo, hi in given)
     return Pad.apply(a, pairs, float(value))

@@ -160,14 +160,16 @@ def assert_tensors_close(
     rtol: float = 1e-5,
     atol: float = 1e-7,
 ) -> None:
-    """Fail with the label, both shapes and the worst element when values differ."""
+    """Fail with the label, both shapes and the element furthest past the tolerance."""
     a = actual.to_numpy() if isinstance(actual, Tensor) else np.asarray(actual, dtype=np.float64)
     e = expected.to_numpy() if isinstance(expected, Tensor) else np.asarray(expected, np.float64)
     prefix = f"{label}: " if label else ""
     if a.shape != e.shape:
         raise AssertionError(f"{prefix}shape {a.shape} != expected {e.shape}")
     if not np.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True):
-        worst = np.unravel_index(np.argmax(np.abs(a - e)), a.shape) if a.size else ()
+        excess = np.abs(a - e) - (atol + rtol * np.abs(e))
+        excess = np.where(np.isnan(a) != np.isnan(e), np.inf, np.nan_to_num(excess, nan=-np.inf))
+        worst = np.unravel_index(np.argmax(excess), a.shape) if a.size else ()
         raise AssertionError(
             f"{prefix}values differ (rtol={rtol}, atol={atol}); worst at {worst}: "
             f"{a[worst]} vs expected {e[worst]}"
