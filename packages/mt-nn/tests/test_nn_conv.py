@@ -178,12 +178,35 @@ def test_conv2d_errors(
 def test_conv2d_serial_and_parallel_kernels(threads: bool, data: st.DataObject, case: Case) -> None:
     """Both kernel loops, with a bias, give the reference's values and the unfold's gradients
     (small cases run serially unless the threshold is lowered)."""
+    shapes = [case[0], case[1], case[1][:1], out_shape(case)]
+    arrays = [data.draw(tensors(s, "numpy", lo=-3, hi=3)).to_numpy() for s in shapes]
+    check_kernels(threads, case, *arrays)
+
+
+@pytest.mark.parametrize("threads", [False, True])
+@pytest.mark.parametrize(
+    "case",
+    [((5, 2, 20, 20), (3, 2, 3, 3), None, None), ((3, 1, 30, 31), (2, 1, 5, 4), 2, (2, 1))],
+)
+def test_conv2d_kernels_split_the_batch_into_runs(threads: bool, case: Case) -> None:
+    """Images big enough that a run holds two of them (the last run one), or only one."""
+    (b, _, h, w), _, _, _ = case
+    assert conv.RUN // (h * w) < b
+    rng = np.random.default_rng(0)
+    shapes = [case[0], case[1], case[1][:1], out_shape(case)]
+    check_kernels(threads, case, *(rng.normal(size=s) for s in shapes))
+
+
+def out_shape(case: Case) -> tuple[int, ...]:
     x_shape, w_shape, stride, padding = case
-    x = data.draw(tensors(x_shape, "numpy", lo=-3, hi=3)).to_numpy()
-    w = data.draw(tensors(w_shape, "numpy", lo=-3, hi=3)).to_numpy()
-    s, p, out_hw = _output_size((x_shape[2], x_shape[3]), (w_shape[2], w_shape[3]), stride, padding)
-    bias = data.draw(tensors((w_shape[0],), "numpy", lo=-3, hi=3)).to_numpy()
-    g = data.draw(tensors((x_shape[0], w_shape[0], *out_hw), "numpy"))
+    _, _, (oh, ow) = _output_size(x_shape[2:], w_shape[2:], stride, padding)  # type: ignore[arg-type]
+    return (x_shape[0], w_shape[0], oh, ow)
+
+
+def check_kernels(threads: bool, case: Case, x: Array, w: Array, bias: Array, g: Array) -> None:
+    """The kernels' values against the reference, their gradients against the unfold's."""
+    _, w_shape, stride, padding = case
+    s, p, out_hw = _output_size(x.shape[2:], w_shape[2:], stride, padding)  # type: ignore[arg-type]
     ways: list[Callable[[Tensor, Tensor, Tensor], Tensor]] = [
         lambda a, b, c: conv2d(a, b, c, stride, padding),
         lambda a, b, c: unfold_conv2d(a, b, s, p, out_hw) + c.view(1, w_shape[0], 1, 1),
@@ -195,7 +218,7 @@ def test_conv2d_serial_and_parallel_kernels(threads: bool, data: st.DataObject, 
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(conv, "PARALLEL_MIN", 0 if threads else 1 << 62)
             out = fn(*inputs)
-            out.backward(g)
+            out.backward(tensor(g, backend="numpy"))
         assert_tensors_close(out, expected, "forward")
         grads.append([t.grad for t in inputs])
     for label, mine, theirs in zip(("input", "weight", "bias"), *grads, strict=True):

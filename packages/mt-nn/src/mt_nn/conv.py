@@ -25,8 +25,8 @@ from mt_tensor import Function, Tensor, TensorBackend
 Array = npt.NDArray[np.float64]
 Pair = tuple[int, int]
 F = TypeVar("F", bound=Callable[..., object])
-Geometry = tuple[int, int, int, int, int, int]
-"""Padded height and width, stride, padding: ``(Hp, Wp, sh, sw, ph, pw)``."""
+Geometry = tuple[int, int, int, int, int, int, int]
+"""Padded height and width, stride, padding, images per run: ``(Hp, Wp, sh, sw, ph, pw, per)``."""
 
 _FASTMATH = {"reassoc", "contract"}
 """Let LLVM reorder the weight gradient's dot products (to vectorise them) and fuse multiply-adds,
@@ -53,130 +53,158 @@ def _inlined(fn: F) -> F:
 
 
 # The kernels compute the convolution at stride 1 over an input already zero-padded to
-# ``(B, C, Hp, Wp)`` and stored flat, ``(B, C, Hp * Wp)``. At that width, output ``(y, x)`` is flat
-# position ``q = y Wp + x`` and reads input ``q + i Wp + j``: each kernel offset ``(i, j)`` is one
-# shifted run of ``n`` values, a loop long enough to vectorise even for 8x8 images. The runs also
-# cover the ``KW - 1`` positions past each output row; the forward pass drops them and the
-# backward passes multiply them by zeros. A stride keeps every ``stride``-th output (and the
-# gradient comes back on that grid, zeros between): exact, for ``stride²`` times the work.
-# Each kernel is one task function, run by a serial and a parallel loop over the tasks.
+# ``(Hp, Wp)`` per image and stored channel by channel, ``(C, B * Hp * Wp)``. At that width, output
+# ``(y, x)`` of image ``b`` is flat position ``q = (b Hp + y) Wp + x`` and reads input
+# ``q + i Wp + j``: each kernel offset ``(i, j)`` is one shifted run over consecutive images, a
+# loop long enough to vectorise (`RUN` positions: a whole 28x28 image, ten 8x8 ones). The runs also
+# cover the positions past each output row and below each output image; the forward pass drops
+# them and the backward passes multiply them by zeros. A stride keeps every ``stride``-th output
+# (and the gradient comes back on that grid, zeros between): exact, for ``stride²`` times the
+# work. Each kernel is one task function, run by a serial and a parallel loop over the tasks.
+
+RUN = 1024
+"""Flat positions a run aims for: whole images are stacked until a run is about this long."""
 
 
-def _run_length(out_h: int, out_w: int, width: int, sh: int, sw: int) -> int:
-    """``n``: flat positions from the first output to the last, at the padded width."""
-    return (out_h - 1) * sh * width + (out_w - 1) * sw + 1
-
-
-_run_length_jit = _inlined(_run_length)
+@_inlined
+def _run(geometry: Geometry, images: int, out_h: int, out_w: int) -> int:
+    """Flat positions from the first output of ``images`` consecutive images to the last."""
+    height, width, sh, sw = geometry[0], geometry[1], geometry[2], geometry[3]
+    return (images - 1) * height * width + (out_h - 1) * sh * width + (out_w - 1) * sw + 1
 
 
 @_inlined
 def _forward_task(
-    out: Array, padded: Array, weight: Array, bias: Array, width: int, sh: int, sw: int, task: int
+    out: Array, padded: Array, weight: Array, bias: Array, geometry: Geometry, task: int
 ) -> None:
-    """$out[b, o, y, x] = bias[o] + \\sum_{c, i, j} padded[b, c, (y s_h + i) Wp + x s_w + j]\\,
-    w[o, c, i, j]$ for task ``(b, o)``."""
-    OC, C, KH, KW = weight.shape
-    OH, OW = out.shape[2], out.shape[3]
-    n = _run_length_jit(OH, OW, width, sh, sw)
-    b, o = task // OC, task % OC
+    """$out[b, o, y, x] = bias[o] + \\sum_{c, i, j} padded[c, (b Hp + y s_h + i) Wp + x s_w + j]
+    \\, w[o, c, i, j]$ for task ``(o, images)``."""
+    height, width, sh, sw, per = geometry[0], geometry[1], geometry[2], geometry[3], geometry[6]
+    B, OH, OW = out.shape[0], out.shape[2], out.shape[3]
+    C, KH, KW = weight.shape[1], weight.shape[2], weight.shape[3]
+    chunks = (B + per - 1) // per
+    o, first = task // chunks, (task % chunks) * per
+    images = min(per, B - first)
+    n = _run(geometry, images, OH, OW)
+    base = first * height * width
     acc = np.zeros(n)
     for c in range(C):
         for i in range(KH):
             for j in range(KW):
                 wv = weight[o, c, i, j]
-                run = padded[b, c, i * width + j : i * width + j + n]
+                run = padded[c, base + i * width + j : base + i * width + j + n]
                 for q in range(n):
                     acc[q] += run[q] * wv
-    for y in range(OH):
-        for x in range(OW):
-            out[b, o, y, x] = acc[y * sh * width + x * sw] + bias[o]
+    for b in range(images):
+        for y in range(OH):
+            for x in range(OW):
+                out[first + b, o, y, x] = acc[(b * height + y * sh) * width + x * sw] + bias[o]
+
+
+@_inlined
+def _tasks(rows: int, images: int, per: int) -> int:
+    """``rows`` channels times the runs of at most ``per`` images."""
+    return rows * ((images + per - 1) // per)
 
 
 @_serial
 def forward_serial(
-    out: Array, padded: Array, weight: Array, bias: Array, width: int, sh: int, sw: int
+    out: Array, padded: Array, weight: Array, bias: Array, geometry: Geometry
 ) -> None:
-    """`_forward_task` for every (batch, out channel), on this thread."""
-    for task in range(out.shape[0] * out.shape[1]):
-        _forward_task(out, padded, weight, bias, width, sh, sw, task)
+    """`_forward_task` for every (out channel, run of images), on this thread."""
+    for task in range(_tasks(out.shape[1], out.shape[0], geometry[6])):
+        _forward_task(out, padded, weight, bias, geometry, task)
 
 
 @_parallel
 def forward_parallel(
-    out: Array, padded: Array, weight: Array, bias: Array, width: int, sh: int, sw: int
+    out: Array, padded: Array, weight: Array, bias: Array, geometry: Geometry
 ) -> None:
-    """`_forward_task` for every (batch, out channel), on threads."""
-    for task in prange(out.shape[0] * out.shape[1]):
-        _forward_task(out, padded, weight, bias, width, sh, sw, task)
+    """`_forward_task` for every (out channel, run of images), on threads."""
+    for task in prange(_tasks(out.shape[1], out.shape[0], geometry[6])):
+        _forward_task(out, padded, weight, bias, geometry, task)
 
 
 @_inlined
-def _spread(wide: Array, grad_out: Array, b: int, o: int, width: int, sh: int, sw: int) -> None:
-    """Lay ``grad_out[b, o]`` out at the padded width and stride; other positions keep their 0."""
-    for y in range(grad_out.shape[2]):
-        for x in range(grad_out.shape[3]):
-            wide[y * sh * width + x * sw] = grad_out[b, o, y, x]
+def _spread(
+    wide: Array, grad_out: Array, first: int, images: int, o: int, geometry: Geometry
+) -> None:
+    """Lay ``grad_out[first:first + images, o]`` out as the forward's runs; other positions keep
+    their 0."""
+    height, width, sh, sw = geometry[0], geometry[1], geometry[2], geometry[3]
+    for b in range(images):
+        for y in range(grad_out.shape[2]):
+            for x in range(grad_out.shape[3]):
+                wide[(b * height + y * sh) * width + x * sw] = grad_out[first + b, o, y, x]
 
 
 @_inlined
 def _grad_input_task(
     grad_in: Array, grad_out: Array, weight: Array, geometry: Geometry, task: int
 ) -> None:
-    """$\\partial padded[b, c, q + i Wp + j] \\mathrel{+}= g[b, o, q]\\, w[o, c, i, j]$ for task
-    ``(b, c)``, with the output gradient ``g`` laid out as the forward's runs, then cropped to the
-    input."""
-    height, width, sh, sw, ph, pw = geometry
-    C, H, W = grad_in.shape[1], grad_in.shape[2], grad_in.shape[3]
+    """$\\partial padded[c, q + i Wp + j] \\mathrel{+}= g[o, q]\\, w[o, c, i, j]$ for task
+    ``(c, images)``, with the output gradient ``g`` laid out as the forward's runs, then cropped
+    to the input."""
+    height, width, ph, pw, per = geometry[0], geometry[1], geometry[4], geometry[5], geometry[6]
+    B, H, W = grad_in.shape[0], grad_in.shape[2], grad_in.shape[3]
     OC, KH, KW = weight.shape[0], weight.shape[2], weight.shape[3]
-    n = _run_length_jit(grad_out.shape[2], grad_out.shape[3], width, sh, sw)
-    b, c = task // C, task % C
-    acc = np.zeros(height * width)
+    chunks = (B + per - 1) // per
+    c, first = task // chunks, (task % chunks) * per
+    images = min(per, B - first)
+    n = _run(geometry, images, grad_out.shape[2], grad_out.shape[3])
+    acc = np.zeros(images * height * width)
     wide = np.zeros(n)
     for o in range(OC):
-        _spread(wide, grad_out, b, o, width, sh, sw)
+        _spread(wide, grad_out, first, images, o, geometry)
         for i in range(KH):
             for j in range(KW):
                 wv = weight[o, c, i, j]
                 run = acc[i * width + j : i * width + j + n]
                 for q in range(n):
                     run[q] += wide[q] * wv
-    for y in range(H):
-        for x in range(W):
-            inside = y + ph < height and x + pw < width
-            grad_in[b, c, y, x] = acc[(y + ph) * width + x + pw] if inside else 0.0
+    for b in range(images):
+        for y in range(H):
+            for x in range(W):
+                inside = y + ph < height and x + pw < width
+                at = (b * height + y + ph) * width + x + pw
+                grad_in[first + b, c, y, x] = acc[at] if inside else 0.0
 
 
 @_serial
 def grad_input_serial(grad_in: Array, grad_out: Array, weight: Array, geometry: Geometry) -> None:
-    """`_grad_input_task` for every (batch, in channel), on this thread."""
-    for task in range(grad_in.shape[0] * grad_in.shape[1]):
+    """`_grad_input_task` for every (in channel, run of images), on this thread."""
+    for task in range(_tasks(grad_in.shape[1], grad_in.shape[0], geometry[6])):
         _grad_input_task(grad_in, grad_out, weight, geometry, task)
 
 
 @_parallel
 def grad_input_parallel(grad_in: Array, grad_out: Array, weight: Array, geometry: Geometry) -> None:
-    """`_grad_input_task` for every (batch, in channel), on threads; each writes its own image."""
-    for task in prange(grad_in.shape[0] * grad_in.shape[1]):
+    """`_grad_input_task` for every (in channel, run of images), on threads; each writes its own
+    images."""
+    for task in prange(_tasks(grad_in.shape[1], grad_in.shape[0], geometry[6])):
         _grad_input_task(grad_in, grad_out, weight, geometry, task)
 
 
 @_inlined
 def _grad_weight_task(
-    grad_w: Array, grad_out: Array, padded: Array, width: int, sh: int, sw: int, task: int
+    grad_w: Array, grad_out: Array, padded: Array, geometry: Geometry, task: int
 ) -> None:
-    """$\\partial w[o, c, i, j] = \\sum_{b, q} g[b, o, q]\\, padded[b, c, q + i Wp + j]$ for task
-    ``(o, c)``: each image's gradient is laid out once for every ``(i, j)``."""
-    B, C, KH, KW = padded.shape[0], grad_w.shape[1], grad_w.shape[2], grad_w.shape[3]
-    n = _run_length_jit(grad_out.shape[2], grad_out.shape[3], width, sh, sw)
+    """$\\partial w[o, c, i, j] = \\sum_q g[o, q]\\, padded[c, q + i Wp + j]$ for task ``(o, c)``,
+    a run of images at a time: their gradient is laid out once for every ``(i, j)``."""
+    height, width, per = geometry[0], geometry[1], geometry[6]
+    B, OH, OW = grad_out.shape[0], grad_out.shape[2], grad_out.shape[3]
+    C, KH, KW = grad_w.shape[1], grad_w.shape[2], grad_w.shape[3]
     o, c = task // C, task % C
-    wide = np.zeros(n)
+    wide = np.zeros(_run(geometry, min(per, B), OH, OW))
     grad_w[o, c] = 0.0
-    for b in range(B):
-        _spread(wide, grad_out, b, o, width, sh, sw)
+    for first in range(0, B, per):
+        images = min(per, B - first)
+        n = _run(geometry, images, OH, OW)
+        base = first * height * width
+        _spread(wide, grad_out, first, images, o, geometry)
         for i in range(KH):
             for j in range(KW):
-                run = padded[b, c, i * width + j : i * width + j + n]
+                run = padded[c, base + i * width + j : base + i * width + j + n]
                 acc = 0.0
                 for q in range(n):
                     acc += wide[q] * run[q]
@@ -184,21 +212,17 @@ def _grad_weight_task(
 
 
 @_serial
-def grad_weight_serial(
-    grad_w: Array, grad_out: Array, padded: Array, width: int, sh: int, sw: int
-) -> None:
+def grad_weight_serial(grad_w: Array, grad_out: Array, padded: Array, geometry: Geometry) -> None:
     """`_grad_weight_task` for every (out channel, in channel), on this thread."""
     for task in range(grad_w.shape[0] * grad_w.shape[1]):
-        _grad_weight_task(grad_w, grad_out, padded, width, sh, sw, task)
+        _grad_weight_task(grad_w, grad_out, padded, geometry, task)
 
 
 @_parallel
-def grad_weight_parallel(
-    grad_w: Array, grad_out: Array, padded: Array, width: int, sh: int, sw: int
-) -> None:
+def grad_weight_parallel(grad_w: Array, grad_out: Array, padded: Array, geometry: Geometry) -> None:
     """`_grad_weight_task` for every (out channel, in channel), on threads."""
     for task in prange(grad_w.shape[0] * grad_w.shape[1]):
-        _grad_weight_task(grad_w, grad_out, padded, width, sh, sw, task)
+        _grad_weight_task(grad_w, grad_out, padded, geometry, task)
 
 
 def _from_array(backend: TensorBackend, values: Array) -> Tensor:
@@ -214,9 +238,9 @@ class Conv2dFun(Function):
     """2-D convolution of ``(B, C, H, W)`` by ``(OC, C, KH, KW)``, plus an optional bias
     ``(OC,)``, with numba kernels.
 
-    The input is copied once into a zero-padded ``(B, C, Hp, Wp)`` array: ``padding`` on each
+    The input is copied once into a zero-padded ``(C, B, Hp, Wp)`` array: ``padding`` on each
     side, or, with the course's rule, ``KH - 1`` rows below and ``KW - 1`` columns to the right.
-    Each of the three kernels does the same number of multiply-adds, ``B OC C KH KW n``. The bias
+    Each of the three kernels does about ``B OC C KH KW Hp Wp`` multiply-adds. The bias
     is added as the outputs are written, and its gradient is the output gradient's sum per channel
     (a broadcast add and its reduction, as tensor ops, cost more than the convolution at 8x8).
     ``Conv2dFun.apply(input, weight)`` is the course's convolution; `conv2d` checks the shapes and
@@ -241,17 +265,17 @@ class Conv2dFun(Function):
         (sh, sw), (ph, pw) = stride, padding
         # The rows and columns the outputs read: (out - 1) * stride + kernel.
         hp, wp = (out_hw[0] - 1) * sh + kh, (out_hw[1] - 1) * sw + kw
-        padded = np.zeros((b, c, hp, wp))
+        padded = np.zeros((c, b, hp, wp))
         rows, cols = max(0, min(h, hp - ph)), max(0, min(w, wp - pw))
-        padded[:, :, ph : ph + rows, pw : pw + cols] = inp._tensor.to_numpy()[:, :, :rows, :cols]
-        flat = padded.reshape(b, c, hp * wp)
+        source = inp._tensor.to_numpy().transpose(1, 0, 2, 3)
+        padded[:, :, ph : ph + rows, pw : pw + cols] = source[:, :, :rows, :cols]
+        flat = padded.reshape(c, b * hp * wp)
         weights = np.ascontiguousarray(weight._tensor.to_numpy())
         shift = np.zeros(o) if bias is None else np.ascontiguousarray(bias._tensor.to_numpy())
         out = np.empty((b, o, *out_hw))
-        parallel = _threads(b * o * c * kh * kw * _run_length(*out_hw, wp, sh, sw))
-        kernel = forward_parallel if parallel else forward_serial
-        kernel(out, flat, weights, shift, wp, sh, sw)
-        geometry = (hp, wp, sh, sw, ph, pw)
+        geometry = (hp, wp, sh, sw, ph, pw, max(1, RUN // (hp * wp)))
+        parallel = _threads(b * o * c * kh * kw * hp * wp)
+        (forward_parallel if parallel else forward_serial)(out, flat, weights, shift, geometry)
         saved = (flat, weights, bias is not None, input_grad, geometry, (h, w), parallel)
         ctx.save_for_backward(*saved)
         return _from_array(inp.backend, out)
@@ -259,13 +283,12 @@ class Conv2dFun(Function):
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, ...]:
         flat, weights, has_bias, input_grad, geometry, (h, w), parallel = ctx.saved_values
-        _, wp, sh, sw, _, _ = geometry
         g = np.ascontiguousarray(grad_output._tensor.to_numpy())
-        grad_in = np.zeros((flat.shape[0], flat.shape[1], h, w))
+        grad_in = (np.empty if input_grad else np.zeros)((g.shape[0], weights.shape[1], h, w))
         grad_w = np.empty_like(weights)
         if input_grad:
             (grad_input_parallel if parallel else grad_input_serial)(grad_in, g, weights, geometry)
-        (grad_weight_parallel if parallel else grad_weight_serial)(grad_w, g, flat, wp, sh, sw)
+        (grad_weight_parallel if parallel else grad_weight_serial)(grad_w, g, flat, geometry)
         backend = grad_output.backend
         grads: tuple[Tensor, ...] = (_from_array(backend, grad_in), _from_array(backend, grad_w))
         if has_bias:
