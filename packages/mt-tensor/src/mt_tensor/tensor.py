@@ -67,11 +67,13 @@ class Tensor:
         name: str | None = None,
         backend: TensorBackend | None = None,
     ) -> None:
-        from .backends import default_backend
+        if backend is None:
+            from .backends import default_backend
 
+            backend = default_backend()
         self._tensor = v
         self.history = back
-        self.backend = backend if backend is not None else default_backend()
+        self.backend = backend
         self.grad = None
         self._id = next(_ids)
         self.name = name if name is not None else str(self._id)

@@ -65,6 +65,8 @@ def broadcast_index(big_index: Index, big_shape: Shape, shape: Shape, out_index:
 
 def shape_broadcast(shape1: UserShape, shape2: UserShape) -> tuple[int, ...]:
     """The shape both shapes broadcast to (numpy's rule), or `IndexingError` naming both."""
+    if shape1 == shape2:
+        return tuple(shape1)
     n = max(len(shape1), len(shape2))
     a = (1,) * (n - len(shape1)) + tuple(shape1)
     b = (1,) * (n - len(shape2)) + tuple(shape2)
@@ -91,6 +93,10 @@ def _is_int(x: object) -> bool:
 
 
 def _check_shape(shape: UserShape) -> tuple[int, ...]:
+    if type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape):
+        if len(shape) > MAX_DIMS:
+            raise IndexingError(f"shape {shape} has more than {MAX_DIMS} dimensions")
+        return shape
     dims = tuple(shape)
     if len(dims) > MAX_DIMS:
         raise IndexingError(f"shape {dims} has more than {MAX_DIMS} dimensions")
@@ -129,8 +135,18 @@ class TensorData:
         if self._storage.ndim != 1:
             raise IndexingError(f"storage must be flat, got shape {self._storage.shape}")
         self.shape = _check_shape(shape)
-        if strides is None:
-            strides = strides_from_shape(self.shape)
+        self.dims = len(self.shape)
+        if strides is None:  # row-major: valid whenever the storage is long enough
+            self.strides = strides_from_shape(self.shape)
+            self.size = math.prod(self.shape)
+            if self.size > len(self._storage):
+                raise IndexingError(
+                    f"shape {self.shape} needs {self.size} elements, storage has "
+                    f"{len(self._storage)}"
+                )
+            self._shape = np.array(self.shape, dtype=np.int64)
+            self._strides = np.array(self.strides, dtype=np.int64)
+            return
         if not all(_is_int(s) for s in strides):
             raise IndexingError(f"strides {tuple(strides)} must hold integers")
         self.strides = tuple(int(s) for s in strides)

@@ -9,6 +9,7 @@ may use ordinary tensor arithmetic.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,15 @@ from mt_autodiff import Context, is_grad_enabled
 from .tensor_data import IndexingError
 
 if TYPE_CHECKING:
-    from .tensor import Tensor
+    from .tensor import History, Tensor
+
+
+@functools.cache
+def _classes() -> tuple[type[Tensor], type[History]]:
+    """`Tensor` and `History`, imported once on first use (``tensor`` imports this module)."""
+    from .tensor import History, Tensor
+
+    return Tensor, History
 
 
 class Function:
@@ -44,8 +53,7 @@ class Function:
     @classmethod
     def apply(cls, *vals: Any) -> Tensor:
         """Run ``forward``, recording the graph when an input requires grad."""
-        from .tensor import History, Tensor
-
+        Tensor, History = _classes()
         tensors = [v for v in vals if isinstance(v, Tensor)]
         if not tensors:
             raise TypeError(f"{cls.__name__}.apply needs at least one Tensor, got {vals!r}")
