@@ -32,9 +32,12 @@ _FASTMATH = {"reassoc", "contract"}
 """Let LLVM reorder the weight gradient's dot products (to vectorise them) and fuse multiply-adds,
 as mt-fast's matmul does."""
 
-PARALLEL_MIN = 1 << 20
-"""Multiply-adds below which a convolution kernel runs on the calling thread (as mt-fast's
-matmul): a thread launch costs more than small work, and far more on a busy machine."""
+PARALLEL_MIN = 1 << 22
+"""Multiply-adds below which a convolution kernel runs on the calling thread (about 0.3 ms of
+work). Two threads halve a kernel's time on an idle machine, but when another process holds a
+core, waking numba's worker between Python steps waits for the scheduler: the digits CNN's
+second convolution (1.3M) on threads took its epoch from 0.06 s to 0.10 s beside one busy
+process, and to 0.85 s beside a test run. Above this, a kernel is long enough to pay for that."""
 
 
 def _serial(fn: F) -> F:
