@@ -280,11 +280,14 @@ class Setting:
 
 
 SETTINGS = [
-    *(Setting(name, "mlp", 100, 300, 0.005, 16, 200, 0.95) for name in POINT_SETS[:-1]),
+    *(Setting(name, "mlp", 100, 300, 0.002, 16, 200, 0.95) for name in POINT_SETS[:-1]),
     Setting("spiral", "mlp", 100, 300, 0.005, 16, 200, 0.85),
-    Setting("digits", "cnn", 8, 6, 0.01, 32, None, 0.95),
+    Setting("digits", "cnn", 8, 15, 0.005, 32, None, 0.95),
     Setting("digits", "mlp", 64, 15, 0.01, 32, None, 0.93),
 ]
+"""Settings that reach the targets on seeds 0-4 (the final epoch's test accuracy). At 0.005 the
+simple set's last epoch could land at 0.945 (seed 1); spiral stalls near 0.58 at 0.01. The CNN
+at ``minitorch train``'s 6 epochs at 0.01 ends at 0.928-0.967 depending on the seed."""
 
 
 def _train(s: Setting, seed: int) -> tuple[float, float, float]:
