@@ -7,8 +7,9 @@ Three sections, chosen by the first argument:
 - ``speed`` (the default): conv2d forward+backward at the issue's two sizes and one training epoch
   on the digits (the LeNet-style CNN, and an MLP for scale), as the median time of several
   repeats, and our time over torch's (target: at most 3x). Both run float64 on ``--threads``
-  threads. torch runs in a process of its own that never imports numba: with numba's OpenMP
-  threads in the same process, torch's threaded ops ran up to 100x slower here. torch pads
+  threads. torch runs first, in a process of its own that never imports numba: with numba's
+  OpenMP threads in the same process, or started beside it, torch's threaded ops ran up to 100x
+  slower here. torch pads
   inside its convolution (``padding=k // 2``: the same output size and work; it centres the
   kernel where the course anchors it at the top left).
 - ``accuracy``: test (and training) accuracy of the MLP with 100 hidden units on the six 2-D
@@ -117,8 +118,8 @@ def _ours_epoch(model: Module, train: Dataset, repeat: int) -> float:
     )
 
 
-def _ours(args: Any, data: Path) -> dict[str, float]:
-    """Our seconds per case; saves the digits training set to ``data`` for the torch process."""
+def _ours(args: Any) -> dict[str, float]:
+    """Our seconds per case."""
     import numba
 
     import mt_fast  # noqa: F401  (registers the fast backend)
@@ -128,7 +129,6 @@ def _ours(args: Any, data: Path) -> dict[str, float]:
     numba.set_num_threads(min(args.threads, most))
     seconds = {_conv_name(*shape): _ours_conv(shape, args) for shape in CONVS}
     train, _ = digits_dataset(BACKEND)
-    np.savez(data, X=train.X.to_numpy(), y=train.y.to_numpy())
     manual_seed(0)
     seconds["cnn"] = _ours_epoch(LeNet(backend=BACKEND), train, args.repeat)
     manual_seed(0)
@@ -235,10 +235,16 @@ def _ms(seconds: float | None) -> str:
 
 
 def speed(args: Any) -> None:
+    from mt_nn import digits_dataset
+
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "digits.npz"
-        ours = _ours(args, data)
+        train, _ = digits_dataset("numpy")
+        np.savez(data, X=train.X.to_numpy(), y=train.y.to_numpy())
+        # torch first: once numba has started its threads here, they slowed the torch process
+        # beside it (its 2-thread CNN epoch from 32 ms to 205 ms).
         theirs = _theirs(args, data)
+    ours = _ours(args)
     images = f"1437 images, batch {BATCH}, Adam"
     rows = [("conv2d fwd+bwd", _conv_name(*shape), _conv_name(*shape), True) for shape in CONVS]
     rows += [("digits CNN epoch", images, "cnn", True), ("digits MLP epoch", images, "mlp", False)]

@@ -28,6 +28,7 @@ from .losses import (
 from .models import MLP, LeNet
 from .nn import (
     Max,
+    Pool2dFun,
     argmax,
     argmax_indices,
     argmin_indices,
@@ -64,6 +65,7 @@ __all__ = [
     "Max",
     "MaxPool2d",
     "Optimizer",
+    "Pool2dFun",
     "ReLU",
     "Sequential",
     "Sigmoid",
