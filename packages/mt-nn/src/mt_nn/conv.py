@@ -32,12 +32,13 @@ _FASTMATH = {"reassoc", "contract"}
 """Let LLVM reorder the weight gradient's dot products (to vectorise them) and fuse multiply-adds,
 as mt-fast's matmul does."""
 
-PARALLEL_MIN = 1 << 22
-"""Multiply-adds below which a convolution kernel runs on the calling thread (about 0.3 ms of
-work). Two threads halve a kernel's time on an idle machine, but when another process holds a
-core, waking numba's worker between Python steps waits for the scheduler: the digits CNN's
-second convolution (1.3M) on threads took its epoch from 0.06 s to 0.10 s beside one busy
-process, and to 0.85 s beside a test run. Above this, a kernel is long enough to pay for that."""
+PARALLEL_MIN = 1 << 21
+"""Multiply-adds below which a convolution kernel runs on the calling thread. With numba's
+workers asleep between kernels (mt-fast sets ``OMP_WAIT_POLICY=PASSIVE``), waking them costs
+about what 1M multiply-adds take: back to back, threads win by 15% at 1.3M and by 1.5x at 3.7M,
+but between the Python steps of a training loop the digits CNN's 1.3M convolution on threads
+made its epoch slower (0.062-0.067 s against 0.059 s), and with spinning workers beside a busy
+process, 0.10-0.85 s."""
 
 
 def _serial(fn: F) -> F:
