@@ -135,6 +135,9 @@ def test_nan_propagates_through_reductions_and_matmul(backend: str) -> None:
     b = tensor([[1.0, 0.0], [0.0, 1.0]], backend=backend)
     assert_tensors_close(a.sum(1), [[NAN], [5.0]], "sum with NaN")
     assert_tensors_close(a.mean(0), [[1.5, NAN]], "mean with NaN")
+    c = a.detach()
+    assert_tensors_close(c.f.max_reduce(c, 1), [[NAN], [3.0]], "max with NaN, NaN first")
+    assert_tensors_close(c.f.max_reduce(c, 0), [[2.0, NAN]], "max with NaN, NaN last")
     product = a @ b
     assert_tensors_close(product, [[NAN, NAN], [2.0, 3.0]], "matmul with NaN (nan * 0 is nan)")
     product.sum().backward()

@@ -144,3 +144,8 @@ def test_prod(ls: list[float]) -> None:
 def test_zipwith_rejects_unequal_lengths() -> None:
     with pytest.raises(ValueError):
         addLists([1.0], [1.0, 2.0])
+
+
+@given(small_floats)
+def test_max_keeps_nan_in_either_place(x: float) -> None:
+    assert math.isnan(operators.max(math.nan, x)) and math.isnan(operators.max(x, math.nan))

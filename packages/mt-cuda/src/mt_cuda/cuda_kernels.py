@@ -77,7 +77,7 @@ def binary(op: int, x: float, y: float) -> float:
     if op == 1:
         return x * y
     if op == 2:
-        return x if x > y else y
+        return x if x > y or x != x else y
     if op == 3:
         return 1.0 if x < y else 0.0
     if op == 4:

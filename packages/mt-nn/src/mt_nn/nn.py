@@ -73,7 +73,7 @@ def _serial(fn: F) -> F:
 
 @_serial
 def pool_forward_kernel(out: Array, x: Array, kh: int, kw: int, average: bool) -> None:
-    """Each tile's max (folded from $-\\infty$ as ``max_reduce``) or mean."""
+    """Each tile's max (folded from $-\\infty$ as ``max_reduce``: a NaN makes it NaN) or mean."""
     B, C, NH, NW = out.shape
     for b in range(B):
         for c in range(C):
@@ -86,7 +86,7 @@ def pool_forward_kernel(out: Array, x: Array, kh: int, kw: int, average: bool) -
                             if average:
                                 acc += v
                             else:
-                                acc = acc if acc > v else v
+                                acc = acc if acc > v or acc != acc else v
                     out[b, c, y, t] = acc / (kh * kw) if average else acc
 
 

@@ -45,8 +45,8 @@ def eq(x: float, y: float) -> float:
 
 
 def max(x: float, y: float) -> float:  # noqa: A001 (the course's name)
-    """The larger of $x$ and $y$."""
-    return x if x > y else y
+    """The larger of $x$ and $y$; NaN if either is NaN (as numpy's ``maximum``)."""
+    return x if x > y or x != x else y
 
 
 def is_close(x: float, y: float) -> float:
