@@ -38,7 +38,7 @@ class Defaults:
 
 
 DEFAULTS: dict[tuple[str, str], Defaults] = {
-    ("digits", "cnn"): Defaults(hidden=8, epochs=6, lr=0.01, batch=32, samples=None),
+    ("digits", "cnn"): Defaults(hidden=8, epochs=15, lr=0.005, batch=32, samples=None),
     ("digits", "mlp"): Defaults(hidden=64, epochs=15, lr=0.01, batch=32, samples=None),
     ("points", "mlp"): Defaults(hidden=20, epochs=60, lr=0.05, batch=16, samples=200),
     ("spiral", "mlp"): Defaults(hidden=48, epochs=200, lr=0.005, batch=16, samples=200),
