@@ -238,8 +238,9 @@ COMPILED_BACKENDS = ("fast", "cuda")
 def warm_up(config: TrainConfig, train: Any, test: Any, progress: bool) -> float:
     """Compile the backend's kernels before the timed epochs; the seconds it took.
 
-    One epoch of a throwaway model on two batches runs every kernel training and evaluation
-    use. numba caches what it compiles, so only the first run after an install pays much.
+    One epoch of a throwaway model on two batches, evaluated on the whole test set (big enough
+    for the parallel kernels), runs every kernel training and evaluation use. numba caches what
+    it compiles, so only the first run after an install pays much.
     """
     if config.backend not in COMPILED_BACKENDS:
         return 0.0
@@ -255,7 +256,7 @@ def warm_up(config: TrainConfig, train: Any, test: Any, progress: bool) -> float
     checkpoint.nn_module("train").fit(
         checkpoint.build_model(asdict_config(config)),
         checkpoint.first(train, n, config.backend),
-        checkpoint.first(test, n, config.backend),
+        test,
         epochs=1,
         lr=config.lr,
         batch_size=config.batch,
