@@ -461,6 +461,7 @@ TENSOR_OPS: tuple[TensorOpInfo, ...] = (
         _reduced(lambda a, **kw: np.all(a != 0, **kw)),
         shapes().flatmap(_with_dim),
         differentiable=False,
+        kinks=lambda _: (0.0,),
     ),
     TensorOpInfo(
         "is_close",
