@@ -19,11 +19,16 @@ PROBE = "import mt_operators.testing; from hypothesis import settings; d = setti
 )
 
 
-def probe(profile: str | None) -> str:
-    """``max_examples derandomize deadline`` of the default settings under ``profile``."""
-    env = {k: v for k, v in os.environ.items() if k != "HYPOTHESIS_PROFILE"}
+def probe(profile: str | None, ci: bool = False) -> str:
+    """``max_examples derandomize deadline`` of the default settings under ``profile``.
+
+    ``ci`` sets ``CI=1``, under which hypothesis changes its own defaults; it is removed otherwise.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("HYPOTHESIS_PROFILE", "CI")}
     if profile is not None:
         env["HYPOTHESIS_PROFILE"] = profile
+    if ci:
+        env["CI"] = "1"
     done = subprocess.run(
         [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True
     )
@@ -39,11 +44,13 @@ def test_this_run_uses_the_selected_profile() -> None:
 
 def test_ci_is_the_bounded_reproducible_default() -> None:
     ci = settings.get_profile("ci")
-    assert probe(None) == f"{ci.max_examples} True None"
+    for on_ci in (False, True):
+        assert probe(None, ci=on_ci) == f"{ci.max_examples} True None"
     assert ci.max_examples <= 100
 
 
 def test_thorough_runs_many_more_examples() -> None:
     thorough = settings.get_profile("thorough")
     assert thorough.max_examples >= 10 * settings.get_profile("ci").max_examples
-    assert probe("thorough") == f"{thorough.max_examples} False None"
+    for on_ci in (False, True):
+        assert probe("thorough", ci=on_ci) == f"{thorough.max_examples} False None"

@@ -32,6 +32,7 @@ settings.register_profile(
     "thorough",
     max_examples=500,
     deadline=None,
+    derandomize=False,  # stated: under CI=1 hypothesis's own defaults derandomize
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
