@@ -11,6 +11,7 @@ The thresholds are where serial and parallel kernels cross over (the second tabl
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -97,13 +98,19 @@ def _operands(out: Tensor, *inputs: Tensor) -> list[Storage | Shape]:
     When the inputs share the contiguous output's shape and strides, each is given as one flat
     row (shape ``(size,)``), so the kernels run a single loop with no index arithmetic.
     """
-    shape, strides = out._tensor.shape, out._tensor.strides
-    if all(t._tensor.shape == shape and t._tensor.strides == strides for t in inputs) and (
-        out._tensor.is_contiguous()
+    data = out._tensor
+    if data.is_contiguous() and all(
+        t._tensor.shape == data.shape and t._tensor.strides == data.strides for t in inputs
     ):
-        row = np.array([out.size], dtype=np.int64)
+        row = _row(data.size)
         return [x for t in (out, *inputs) for x in (t._tensor._storage, row, _UNIT)]
     return [x for t in (out, *inputs) for x in _arrays(t)]
+
+
+@functools.lru_cache(maxsize=256)
+def _row(size: int) -> Shape:
+    """The shape ``(size,)`` as kernels take it, made once per size (kernels never write it)."""
+    return np.array([size], dtype=np.int64)
 
 
 def _compile_error(fn: Callable[..., float], error: Exception) -> TypeError:

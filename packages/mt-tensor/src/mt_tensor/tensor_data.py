@@ -7,6 +7,7 @@ ones every stage uses.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Iterable, Sequence
@@ -88,6 +89,20 @@ def strides_from_shape(shape: UserShape) -> tuple[int, ...]:
     return tuple(reversed(strides))
 
 
+_row_major_strides = functools.lru_cache(maxsize=1024)(strides_from_shape)
+"""`strides_from_shape`, remembered: a training step makes the same few shapes many times."""
+
+
+def _row_major(shape: tuple[int, ...], strides: tuple[int, ...]) -> bool:
+    """True when ``strides`` are row-major for ``shape`` with no gaps (size-1 dims aside)."""
+    expected = 1
+    for size, stride in zip(reversed(shape), reversed(strides), strict=True):
+        if size != 1 and stride != expected:
+            return False
+        expected *= size
+    return True
+
+
 def _is_int(x: object) -> bool:
     return isinstance(x, int | np.integer) and not isinstance(x, bool | np.bool_)
 
@@ -113,11 +128,14 @@ def on_device(storage: object) -> bool:
 
 
 class TensorData:
-    """A flat float64 storage seen through a shape and strides."""
+    """A flat float64 storage seen through a shape and strides.
+
+    ``_shape`` and ``_strides`` (the numpy forms kernels take) are made on first use: many
+    tensors, such as the outputs of flat element-wise kernels, never need them.
+    """
 
     _storage: Storage
-    _shape: Shape
-    _strides: Strides
+    _contiguous: bool
     shape: tuple[int, ...]
     strides: tuple[int, ...]
     size: int
@@ -137,15 +155,14 @@ class TensorData:
         self.shape = _check_shape(shape)
         self.dims = len(self.shape)
         if strides is None:  # row-major: valid whenever the storage is long enough
-            self.strides = strides_from_shape(self.shape)
+            self.strides = _row_major_strides(self.shape)
             self.size = math.prod(self.shape)
             if self.size > len(self._storage):
                 raise IndexingError(
                     f"shape {self.shape} needs {self.size} elements, storage has "
                     f"{len(self._storage)}"
                 )
-            self._shape = np.array(self.shape, dtype=np.int64)
-            self._strides = np.array(self.strides, dtype=np.int64)
+            self._contiguous = True
             return
         if not all(_is_int(s) for s in strides):
             raise IndexingError(f"strides {tuple(strides)} must hold integers")
@@ -155,7 +172,6 @@ class TensorData:
                 f"strides {self.strides} do not match shape {self.shape} (one per dimension)"
             )
         self.size = math.prod(self.shape)
-        self.dims = len(self.shape)
         if self.size > 0:
             last = sum((n - 1) * s for n, s in zip(self.shape, self.strides, strict=True))
             if last >= len(self._storage) or any(s < 0 for s in self.strides):
@@ -163,20 +179,22 @@ class TensorData:
                     f"shape {self.shape} with strides {self.strides} reaches position {last}, "
                     f"past storage of size {len(self._storage)}"
                 )
-        self._shape = np.array(self.shape, dtype=np.int64)
-        self._strides = np.array(self.strides, dtype=np.int64)
+        self._contiguous = _row_major(self.shape, self.strides)
+
+    @functools.cached_property
+    def _shape(self) -> Shape:
+        return np.array(self.shape, dtype=np.int64)
+
+    @functools.cached_property
+    def _strides(self) -> Strides:
+        return np.array(self.strides, dtype=np.int64)
 
     def to_cuda_(self) -> None:  # pragma: no cover (only with a CUDA device)
         """Hook for device backends (a no-op for host storage)."""
 
     def is_contiguous(self) -> bool:
         """True when the strides are row-major with no gaps (a `view` is then possible)."""
-        expected = 1
-        for size, stride in zip(reversed(self.shape), reversed(self.strides), strict=True):
-            if size != 1 and stride != expected:
-                return False
-            expected *= size
-        return True
+        return self._contiguous
 
     @staticmethod
     def shape_broadcast(shape_a: UserShape, shape_b: UserShape) -> tuple[int, ...]:

@@ -1,10 +1,11 @@
 """Differentiable tensor functions, one class each with ``forward`` and ``backward`` side by side.
 
-``forward`` receives detached tensors (and plain values such as a dim or an order) and calls the
-backend's primitives; ``backward`` receives the gradient of the output and returns one gradient
-per tensor input, in order. Gradients of broadcast inputs are summed back to the input's shape
-by the engine (`Tensor.expand`), not by each function. Backward runs with grad mode off, so it
-may use ordinary tensor arithmetic.
+``forward`` receives tensors (detached when a graph is recorded, so what it saves holds no
+graph) and plain values such as a dim or an order, and calls the backend's primitives;
+``backward`` receives the gradient of the output and returns one gradient per tensor input, in
+order. Gradients of broadcast inputs are summed back to the input's shape by the engine
+(`Tensor.expand`), not by each function. Backward runs with grad mode off, so it may use
+ordinary tensor arithmetic.
 """
 
 from __future__ import annotations
@@ -58,18 +59,18 @@ class Function:
         if not tensors:
             raise TypeError(f"{cls.__name__}.apply needs at least one Tensor, got {vals!r}")
         backend = tensors[0].backend
-        for t in tensors[1:]:
+        need_grad = False
+        for t in tensors:
             if t.backend is not backend:
                 raise ValueError(
                     f"cannot mix backends {backend.name!r} and {t.backend.name!r} in "
                     f"{cls.__name__}; move one with .to({backend.name!r})"
                 )
-        need_grad = is_grad_enabled() and any(t.requires_grad() for t in tensors)
-        raw = [v.detach() if isinstance(v, Tensor) else v for v in vals]
-        ctx = Context(not need_grad)
-        out = cls.forward(ctx, *raw)
-        if not need_grad:
-            return out
+            need_grad = need_grad or t.history is not None
+        if not (need_grad and is_grad_enabled()):
+            return cls.forward(Context(True), *vals)
+        ctx = Context(False)
+        out = cls.forward(ctx, *(v.detach() if isinstance(v, Tensor) else v for v in vals))
         return Tensor(out._tensor, History(cls, ctx, tuple(tensors)), backend=out.backend)
 
 
