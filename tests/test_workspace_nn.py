@@ -20,7 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mt_operators import Parameter
-from mt_tensor import Function, Tensor, tensor
+from mt_tensor import Function, Tensor, get_backend, tensor
+from mt_tensor.tensor_data import on_device
 from mt_tensor.testing import TensorOpInfo, assert_tensors_close, backend_names, shapes, tensors
 
 nn = pytest.importorskip("mt_nn")
@@ -365,3 +366,21 @@ def test_one_step_changes_parameters_identically(name: str, backend: str) -> Non
         assert_tensors_close(before[key], expected_before[key], f"{key} before {name} step")
         assert not np.allclose(expected_after[key], expected_before[key]), f"{name} left {key}"
         assert_tensors_close(after[key], expected_after[key], f"{key} after {name} on {backend}")
+
+
+@pytest.mark.parametrize("backend", [b for b in OTHER_BACKENDS + SIMULATED if get_backend(b).cuda])
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_a_step_on_a_device_keeps_parameters_and_state_there(name: str, backend: str) -> None:
+    model, x, y = model_and_batch(backend)
+    opt = OPTIMIZERS[name](model.parameters())
+    for _ in range(2):
+        opt.zero_grad()
+        nn.nll_loss(model(x), y).backward()
+        opt.step()
+    for p in model.parameters():
+        assert on_device(p.value._tensor._storage), f"{p.name} came back to the host"
+        assert p.value.requires_grad() and p.value.is_leaf(), f"{p.name} is no longer a leaf"
+    for state in opt.state.values():
+        for key, value in state.items():
+            if isinstance(value, Tensor):
+                assert on_device(value._tensor._storage), f"{name} state {key!r} on the host"

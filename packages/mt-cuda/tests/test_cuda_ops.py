@@ -152,8 +152,8 @@ def test_results_stay_on_the_device() -> None:
     steps.append(steps[-1].view(2))
     steps.append(steps[-1].sum())
     steps[-1].backward()
-    for t in steps:
-        assert on_device(t._tensor._storage), f"{t.shape} came back to the host"
+    for t in [*steps, x.grad, w.grad]:
+        assert t is not None and on_device(t._tensor._storage), f"{t} came back to the host"
     expected = (np.maximum(x.to_numpy() * 2.0, 0.0) @ w.to_numpy()).sum()
     assert_tensors_close(steps[-1], np.array([expected]))
 

@@ -106,6 +106,24 @@ def test_zeros_and_expand_follow_the_tensor(backend: str, data: st.DataObject) -
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @given(data=st.data())
+def test_copies_and_gradients_own_their_storage(backend: str, data: st.DataObject) -> None:
+    """Writing into a clone, an identity map's result or one leaf's gradient changes nothing else
+    (the numpy backend's identity map once returned its input's storage)."""
+    a = data.draw(tensors(backend=backend)).requires_grad_()
+    b = data.draw(tensors(a.shape, backend=backend)).requires_grad_()
+    original = a.to_numpy()
+    index = a._tensor.sample()
+    for copy in (a.clone(), a.f.id_map(a), a.contiguous().clone()):
+        copy[index] = copy[index] + 1.0
+        assert_tensors_close(a, original, "a after writing into its copy")
+    (a + b).sum().backward()
+    assert a.grad is not None and b.grad is not None
+    a.grad[index] = 5.0
+    assert_tensors_close(b.grad, np.ones(b.shape), "b.grad after writing into a.grad")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@given(data=st.data())
 def test_grad_central_difference_is_the_analytic_derivative(
     backend: str, data: st.DataObject
 ) -> None:

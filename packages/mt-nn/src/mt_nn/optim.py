@@ -3,23 +3,29 @@
 
 Parameters are stage 0's `Parameter` objects whose values are Tensors (or stage 1 Scalars).
 Each group is a dict holding ``"params"`` and its hyperparameters (``"lr"``, ...), which a user
-or a schedule may change between steps. The update arithmetic runs in float64 numpy on the host,
-then each parameter gets a new leaf value on its own backend; a parameter with no gradient is
-skipped, as in PyTorch.
+or a schedule may change between steps. Each rule is written once over arrays and runs where the
+parameter lives: in float64 numpy for host backends (cheaper per small op than tensor kernels),
+as tensor kernels under `no_grad` on a device backend (so parameters, gradients and optimizer
+state never leave the GPU). Each parameter then gets a new leaf value on its own backend; a
+parameter with no gradient is skipped, as in PyTorch.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from mt_autodiff import no_grad
 from mt_operators import Parameter
 from mt_tensor import Tensor
 
 Array = npt.NDArray[np.float64]
+Values = TypeVar("Values", Array, Tensor)
+"""What an update rule computes on: numpy arrays on the host, tensors on a device backend."""
 Group = dict[str, Any]
 """One parameter group: ``"params"`` (a list of `Parameter`) and its hyperparameters."""
 
@@ -55,6 +61,14 @@ def _write(p: Parameter, values: Array) -> None:
         p.update(Tensor.make(values.ravel(), v.shape, backend=v.backend))
     else:
         p.update(type(v)(float(values)))
+
+
+def _on_device(v: Any) -> bool:
+    return isinstance(v, Tensor) and v.backend.cuda
+
+
+def _sqrt(x: Values) -> Values:
+    return x.sqrt() if isinstance(x, Tensor) else np.sqrt(x)
 
 
 class Optimizer:
@@ -119,13 +133,22 @@ class Optimizer:
         """Update every parameter that has a gradient."""
         for group in self.param_groups:
             for p in group["params"]:
+                v = _check(p)
+                if _on_device(v):
+                    if v.grad is None:
+                        continue
+                    state = self.state.setdefault(id(p), {})
+                    with no_grad():
+                        p.update(self._update(v.detach(), v.grad, state, group))
+                    continue
                 grad = _grad(p)
                 if grad is None:
                     continue
                 state = self.state.setdefault(id(p), {})
                 _write(p, self._update(_value(p), grad, state, group))
 
-    def _update(self, value: Array, grad: Array, state: dict[str, Any], group: Group) -> Array:
+    def _update(self, value: Values, grad: Values, state: dict[str, Any], group: Group) -> Values:
+        """The new value of one parameter; ``state`` is its own, kept between steps."""
         raise NotImplementedError
 
 
@@ -164,15 +187,16 @@ class SGD(Optimizer):
                 f"{group['momentum']}, dampening {group['dampening']}"
             )
 
-    def _update(self, value: Array, grad: Array, state: dict[str, Any], group: Group) -> Array:
-        g = grad + group["weight_decay"] * value
+    def _update(self, value: Values, grad: Values, state: dict[str, Any], group: Group) -> Values:
+        g: Values = grad + group["weight_decay"] * value  # new: the buffer may keep it
         momentum = group["momentum"]
         if momentum:
             buf = state.get("momentum_buffer")
-            buf = g.copy() if buf is None else momentum * buf + (1 - group["dampening"]) * g
+            buf = g if buf is None else momentum * buf + (1 - group["dampening"]) * g
             state["momentum_buffer"] = buf
             g = g + momentum * buf if group["nesterov"] else buf
-        return np.asarray(value - group["lr"] * g, dtype=np.float64)
+        lr: float = group["lr"]
+        return value - lr * g
 
 
 class Adam(Optimizer):
@@ -202,7 +226,9 @@ class Adam(Optimizer):
                 f"eps={eps}, weight_decay={wd}"
             )
 
-    def _update(self, value: Array, grad: Array, state: dict[str, Any], group: Group) -> Array:
+    def _update(self, value: Values, grad: Values, state: dict[str, Any], group: Group) -> Values:
+        b1: float
+        b2: float
         (b1, b2), lr, wd = group["betas"], group["lr"], group["weight_decay"]
         if self.decoupled:
             value = value * (1 - lr * wd)
@@ -210,11 +236,12 @@ class Adam(Optimizer):
         else:
             g = grad + wd * value
         t = state.get("step", 0) + 1
-        m = b1 * state.get("exp_avg", 0.0) + (1 - b1) * g
-        v = b2 * state.get("exp_avg_sq", 0.0) + (1 - b2) * g * g
+        m: Values = (1 - b1) * g if t == 1 else b1 * state["exp_avg"] + (1 - b1) * g
+        v: Values = (1 - b2) * g * g if t == 1 else b2 * state["exp_avg_sq"] + (1 - b2) * g * g
         state.update(step=t, exp_avg=m, exp_avg_sq=v)
-        denom = np.sqrt(v) / np.sqrt(1 - b2**t) + group["eps"]
-        return np.asarray(value - (lr / (1 - b1**t)) * m / denom, dtype=np.float64)
+        denom: Values = _sqrt(v) / math.sqrt(1 - b2**t) + group["eps"]
+        step_size: float = lr / (1 - b1**t)
+        return value - step_size * m / denom
 
 
 class AdamW(Adam):

@@ -37,7 +37,7 @@ def _is_close(x: Array, y: Array) -> Array:
 
 
 UNARY: dict[UnaryFn, Callable[[Array], Array]] = {
-    operators.id: lambda x: x,
+    operators.id: np.copy,  # a new array: `clone` and `contiguous` must not share storage
     operators.neg: np.negative,
     operators.inv: np.reciprocal,
     operators.log: np.log,

@@ -203,9 +203,11 @@ class Tensor:
             self.history = History(self.history.last_fn, None, ())
 
     def accumulate_derivative(self, x: Any) -> None:
-        """Add ``x`` to ``grad``."""
+        """Add ``x`` to ``grad``; a first gradient is copied on the backend (so it stays on a
+        device), giving ``grad`` storage of its own."""
         if self.grad is None:
-            self.grad = Tensor.make(x.to_numpy().ravel(), self.shape, backend=self.backend)
+            copy = self.backend.id_map(x)
+            self.grad = Tensor.make(copy._tensor._storage, self.shape, backend=self.backend)
         else:
             self.grad = self.grad + x
 
