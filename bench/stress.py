@@ -8,7 +8,7 @@ every size by 10). Prints one table:
   of each CPU backend; seconds for forward and backward, and per 10 000 nodes;
 - memory: 1 000 Adam steps of an MLP on the fast backend (gradients reset each step): RSS
   growth over the run, then the same run under `tracemalloc` with the cycle collector off
-  (traced heap growth after 100 warm-up steps, and the peak above the starting heap);
+  (traced heap growth after 250 warm-up steps, and the peak above the starting heap);
 - threads: two models trained at once, one per thread, against the same two one after the
   other, on the main thread and on one worker thread (sizes that run mt-fast's parallel
   kernels), with their wall times and whether the results agree bit for bit.
@@ -37,8 +37,9 @@ from mt_tensor import Tensor, tensor
 NODES = 100_000
 STEPS = 1_000
 WARMUP = 250
-"""Steps before the traced heap is compared: Python's free lists and caches settle by about
-step 200 (a one-off ~31 KiB between steps 100 and 250, then flat)."""
+"""Steps before the traced heap is compared: CPython's free list of 2-tuples (up to 2 000 kept
+for reuse, counted by tracemalloc) fills by about step 200, ~480 bytes a step, then the heap
+is flat."""
 THREAD_STEPS = 50
 THREAD_HIDDEN = 128
 THREAD_BATCH = 256
