@@ -106,6 +106,20 @@ def binary_cases(draw: st.DrawFn) -> tuple[Shapes, tuple[float, ...]]:
     return ((n,),), tuple(draw(st.lists(st.sampled_from([0.0, 1.0]), min_size=n, max_size=n)))
 
 
+@st.composite
+def layer_norm_cases(draw: st.DrawFn) -> tuple[Shapes, int]:
+    """An input, and a weight and bias of its last ``k`` dims (the normalised shape)."""
+    shape = draw(shapes())
+    k = draw(st.integers(1, len(shape)))
+    return (shape, shape[-k:], shape[-k:]), k
+
+
+def layer_norm_reference(k: int, x: Array, w: Array, b: Array) -> Array:
+    axes = tuple(range(x.ndim - k, x.ndim))
+    centred = x - x.mean(axis=axes, keepdims=True)
+    return as_array(centred / np.sqrt((centred**2).mean(axis=axes, keepdims=True) + 1e-5) * w + b)
+
+
 def like(x: Tensor, values: Any) -> Tensor:
     return tensor(np.asarray(values, dtype=np.float64), backend=x.backend)
 
@@ -173,6 +187,20 @@ NN_OPS: tuple[TensorOpInfo, ...] = (
         lambda d, x: nn.logsoftmax(x, d),
         logsoftmax_reference,
         shapes().flatmap(dim_cases),
+    ),
+    TensorOpInfo(
+        "var",
+        "Sum",
+        lambda d, x: nn.var(x, d, correction=0),
+        lambda d, x: x.var(axis=d, keepdims=True),
+        shapes().flatmap(dim_cases),
+    ),
+    TensorOpInfo(
+        "layer_norm",
+        "Sqrt",
+        lambda k, x, w, b: nn.layer_norm(x, x.shape[x.dims - k :], w, b),
+        layer_norm_reference,
+        layer_norm_cases(),
     ),
     TensorOpInfo(
         "cross_entropy",

@@ -379,3 +379,79 @@ def test_arg_indices_take_the_first_of_ties() -> None:
     x = tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
     assert mt_nn.argmax_indices(x, 1).to_numpy().ravel().tolist() == [1.0, 0.0]
     assert mt_nn.argmin_indices(x, 0).to_numpy().ravel().tolist() == [0.0, 1.0, 1.0]
+
+
+# Variance, standard deviation and layer normalisation.
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@given(data=st.data(), correction=st.sampled_from([0, 1]))
+def test_var_and_std_match_numpy(backend: str, data: st.DataObject, correction: int) -> None:
+    shape = data.draw(shapes(1, 3))
+    dim = data.draw(st.integers(0, len(shape) - 1))
+    x = data.draw(tensors(shape, backend))
+    if shape[dim] <= correction:  # PyTorch's NaN where there are too few values
+        assert np.isnan(mt_nn.var(x, dim, correction).to_numpy()).all()
+        return
+    var = x.to_numpy().var(axis=dim, ddof=correction, keepdims=True)
+    assert_tensors_close(mt_nn.var(x, dim, correction), var, "var")
+    assert_tensors_close(mt_nn.std(x, dim, correction), np.sqrt(var), "std")
+    grad_check(lambda t: mt_nn.var(t, dim, correction), x)
+
+
+@pytest.mark.parametrize("correction", [-1, 0.5, True])
+def test_var_rejects_bad_correction(correction: object) -> None:
+    with pytest.raises(ValueError, match="correction"):
+        mt_nn.var(tensor([1.0, 2.0]), 0, correction)  # type: ignore[arg-type]  # on purpose
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@given(data=st.data())
+def test_layer_norm_normalises_the_trailing_dims(backend: str, data: st.DataObject) -> None:
+    shape = data.draw(shapes(1, 3, 2, 4))
+    k = data.draw(st.integers(1, len(shape)))
+    x = data.draw(tensors(shape, backend, lo=-3.0, hi=3.0))
+    out = mt_nn.layer_norm(x, shape[-k:]).to_numpy()
+    axes = tuple(range(len(shape) - k, len(shape)))
+    a = x.to_numpy()
+    expected = (a - a.mean(axis=axes, keepdims=True)) / np.sqrt(
+        a.var(axis=axes, keepdims=True) + 1e-5
+    )
+    assert_tensors_close(out, expected, "layer_norm")
+    w = data.draw(tensors(shape[-k:], backend))
+    b = data.draw(tensors(shape[-k:], backend))
+    grad_check(lambda t, u, v: mt_nn.layer_norm(t, shape[-k:], u, v), x, w, b)
+
+
+def test_layer_norm_shape_errors_name_the_shapes() -> None:
+    x = tensor([[1.0, 2.0, 3.0]])
+    with pytest.raises(ValueError, match=r"\(2,\).*\(1, 3\)"):
+        mt_nn.layer_norm(x, (2,))
+    with pytest.raises(ValueError, match=r"weight has shape \(2,\), expected \(3,\)"):
+        mt_nn.layer_norm(x, (3,), tensor([1.0, 1.0]))
+
+
+def test_layer_norm_layer_starts_as_the_identity_affine() -> None:
+    layer = mt_nn.LayerNorm(3, backend="numpy")
+    assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
+    x = tensor([[1.0, 2.0, 6.0], [0.0, 0.0, 3.0]], backend="numpy")
+    assert_tensors_close(layer(x), mt_nn.layer_norm(x, (3,)).to_numpy(), "LayerNorm(3)")
+    plain = mt_nn.LayerNorm((2, 3), elementwise_affine=False)
+    assert list(plain.parameters()) == [] and "(2, 3), eps=1e-05" in repr(plain)
+
+
+def test_var_and_layer_norm_match_torch() -> None:
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    a, w, b = rng.normal(size=(2, 3, 4)), rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    assert_matches_torch(
+        lambda t: t.var(1, keepdim=True), a, ours=lambda t: mt_nn.var(t, 1), backend="numpy"
+    )
+    assert_matches_torch(
+        lambda t, u, v: torch.nn.functional.layer_norm(t, (3, 4), u, v),
+        a,
+        w,
+        b,
+        ours=lambda t, u, v: mt_nn.layer_norm(t, (3, 4), u, v),
+        backend="numpy",
+    )

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mt_autodiff import Scalar
-from mt_nn import SGD, Adam, AdamW, Optimizer, StepLR
+from mt_nn import SGD, Adam, AdamW, Optimizer, StepLR, clip_grad_norm_, clip_grad_value_
 from mt_operators import Parameter
 from mt_tensor import Tensor, tensor
 from mt_tensor.testing import assert_tensors_close, tensor_data
@@ -306,3 +306,64 @@ def test_zero_grad_can_keep_zero_tensors() -> None:
 def test_bad_settings_raise(make: Callable[[list[Parameter]], Any]) -> None:
     with pytest.raises(ValueError, match=r"Nesterov|empty|moment|step_size"):
         make([Parameter(tensor([1.0]))])
+
+
+# Gradient clipping.
+
+
+def _with_grads(grads: list[Array], backend: str = "numpy") -> list[Parameter]:
+    params = []
+    for g in grads:
+        p = Parameter(tensor(np.zeros_like(g), backend=backend))
+        p.value.grad = tensor(g, backend=backend)
+        params.append(p)
+    return params
+
+
+@pytest.mark.parametrize("backend", ["simple", "numpy", "fast"])
+@given(
+    a=tensor_data((2, 3), -3, 3),
+    b=tensor_data((4,), -3, 3),
+    max_norm=st.sampled_from([0.1, 1.0, 100.0]),
+    norm_type=st.sampled_from([1.0, 2.0, 3.0, float("inf")]),
+)
+def test_clip_grad_norm_follows_torch_rule(
+    backend: str, a: Array, b: Array, max_norm: float, norm_type: float
+) -> None:
+    params = _with_grads([a, b], backend)
+    alias = params[0].value.grad
+    flat = np.concatenate([a.ravel(), b.ravel()])
+    norm = np.abs(flat).max() if norm_type == float("inf") else np.linalg.norm(flat, norm_type)
+    assert clip_grad_norm_(params, max_norm, norm_type) == pytest.approx(norm)
+    factor = min(1.0, max_norm / (norm + 1e-6))
+    for p, g in zip(params, [a, b], strict=True):
+        assert_tensors_close(p.value.grad, g * factor, "clipped gradient")
+    assert alias is params[0].value.grad, "clipping replaced the gradient instead of scaling it"
+
+
+def test_clip_grad_norm_matches_torch() -> None:
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    grads = [rng.normal(size=(3, 2)) * 5, rng.normal(size=(2,))]
+    theirs = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in grads]
+    for t, g in zip(theirs, grads, strict=True):
+        t.grad = torch.tensor(g)
+    expected = float(torch.nn.utils.clip_grad_norm_(theirs, 1.5))
+    params = _with_grads(grads)
+    assert clip_grad_norm_(params, 1.5) == pytest.approx(expected)
+    for p, t in zip(params, theirs, strict=True):
+        assert_tensors_close(p.value.grad, t.grad.numpy(), "clipped like torch")
+
+
+def test_clip_grad_value_clamps_in_place_and_skips_missing_grads() -> None:
+    params = _with_grads([np.array([-3.0, 0.5, 2.0])])
+    params.append(Parameter(tensor([1.0])))
+    alias = params[0].value.grad
+    clip_grad_value_(params, 1.0)
+    assert_tensors_close(alias, np.array([-1.0, 0.5, 1.0]), "clamped gradient")
+    assert params[1].value.grad is None
+    assert clip_grad_norm_(params[1:], 1.0) == 0.0
+    with pytest.raises(ValueError, match="clip_value"):
+        clip_grad_value_(params, -1.0)
+    with pytest.raises(ValueError, match="norm_type"):
+        clip_grad_norm_(params, 1.0, norm_type=0.0)

@@ -1,6 +1,6 @@
 """Stage 4: neural-network functions, layers, losses, optimizers and training."""
 
-from . import data, models, nn, optim, train
+from . import data, models, nn, norm, optim, train
 from .__about__ import __version__
 from .conv import Conv2dFun, conv1d, conv2d, unfold_conv2d
 from .data import DataLoader, Dataset, digits_dataset, load_digits, points_dataset
@@ -10,6 +10,7 @@ from .layers import (
     Conv2d,
     Dropout,
     Flatten,
+    LayerNorm,
     Linear,
     LogSoftmax,
     MaxPool2d,
@@ -42,7 +43,8 @@ from .nn import (
     softmax,
     tile,
 )
-from .optim import SGD, Adam, AdamW, Optimizer, StepLR
+from .norm import layer_norm, std, var
+from .optim import SGD, Adam, AdamW, Optimizer, StepLR, clip_grad_norm_, clip_grad_value_
 from .train import History, accuracy, fit, predict_proba
 
 __all__ = [
@@ -59,6 +61,7 @@ __all__ = [
     "Dropout",
     "Flatten",
     "History",
+    "LayerNorm",
     "LeNet",
     "Linear",
     "LogSoftmax",
@@ -78,6 +81,8 @@ __all__ = [
     "avgpool2d",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "clip_grad_norm_",
+    "clip_grad_value_",
     "conv1d",
     "conv2d",
     "cross_entropy",
@@ -85,6 +90,7 @@ __all__ = [
     "digits_dataset",
     "dropout",
     "fit",
+    "layer_norm",
     "load_digits",
     "logsoftmax",
     "manual_seed",
@@ -95,12 +101,15 @@ __all__ = [
     "mse_loss",
     "nll_loss",
     "nn",
+    "norm",
     "one_hot",
     "optim",
     "points_dataset",
     "predict_proba",
     "softmax",
+    "std",
     "tile",
     "train",
     "unfold_conv2d",
+    "var",
 ]

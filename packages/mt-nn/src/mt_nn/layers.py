@@ -15,6 +15,7 @@ from mt_tensor import Tensor, TensorBackend, default_backend, get_backend
 
 from . import nn
 from .conv import conv1d, conv2d
+from .norm import layer_norm
 
 BackendLike = TensorBackend | str | None
 
@@ -215,3 +216,35 @@ class Sequential(Module):
         for layer in self._modules.values():
             x = layer(x)
         return x
+
+
+class LayerNorm(Module):
+    """`layer_norm` over the trailing dims ``normalized_shape``, with a learned ``weight`` (ones)
+    and ``bias`` (zeros) of that shape when ``elementwise_affine``, as PyTorch's."""
+
+    def __init__(
+        self,
+        normalized_shape: int | tuple[int, ...],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        *,
+        backend: BackendLike = None,
+    ) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
+        self.normalized_shape = tuple(_positive("normalized_shape", n) for n in shape)
+        self.eps = eps
+        if elementwise_affine:
+            size = math.prod(self.normalized_shape)
+            b = _backend(backend)
+            self.weight = Parameter(Tensor.make([1.0] * size, self.normalized_shape, backend=b))
+            self.bias = Parameter(Tensor.make([0.0] * size, self.normalized_shape, backend=b))
+
+    def forward(self, x: Tensor) -> Tensor:
+        if "weight" not in self._parameters:
+            return layer_norm(x, self.normalized_shape, eps=self.eps)
+        w, b = self.weight.value, self.bias.value
+        return layer_norm(x, self.normalized_shape, w, b, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}"

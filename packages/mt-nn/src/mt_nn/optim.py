@@ -71,6 +71,55 @@ def _sqrt(x: Values) -> Values:
     return x.sqrt() if isinstance(x, Tensor) else np.sqrt(x)
 
 
+def _grads(parameters: Iterable[Parameter] | Parameter) -> list[Tensor]:
+    """The gradients of the Tensor parameters that have one."""
+    given = [parameters] if isinstance(parameters, Parameter) else list(parameters)
+    values = [_check(p) for p in given]
+    return [v.grad for v in values if isinstance(v, Tensor) and v.grad is not None]
+
+
+def _largest(g: Tensor) -> float:
+    r"""$\max_i |g_i|$, reduced on ``g``'s backend."""
+    flat = g.abs().contiguous().view(g.size)
+    return flat.f.max_reduce(flat, 0).item()
+
+
+def _scale_(g: Tensor, factor: float) -> None:
+    """Multiply ``g`` by ``factor`` in place (on its backend), so every alias of it sees it."""
+    g.backend.id_map(g * factor, g)
+
+
+def clip_grad_norm_(
+    parameters: Iterable[Parameter] | Parameter, max_norm: float, norm_type: float = 2.0
+) -> float:
+    """Scale all gradients together so that their joint ``norm_type``-norm is at most
+    ``max_norm`` (PyTorch's rule: by $\text{max\\_norm} / (\text{norm} + 10^{-6})$ when that is
+    below 1). Returns the norm before clipping; ``norm_type`` may be ``math.inf``."""
+    if norm_type <= 0:
+        raise ValueError(f"norm_type must be positive (or inf), got {norm_type}")
+    grads = [g for g in _grads(parameters) if g.size > 0]
+    if not grads:
+        return 0.0
+    with no_grad():  # each norm is reduced on the gradient's backend; one number comes back
+        if norm_type == math.inf:
+            total = max(_largest(g) for g in grads)
+        else:
+            total = sum((g.abs() ** norm_type).sum().item() for g in grads) ** (1 / norm_type)
+    factor = max_norm / (total + 1e-6)
+    if factor < 1.0:
+        for g in grads:
+            _scale_(g, factor)
+    return total
+
+
+def clip_grad_value_(parameters: Iterable[Parameter] | Parameter, clip_value: float) -> None:
+    """Clamp every gradient element into ``[-clip_value, clip_value]``, in place."""
+    if clip_value < 0:
+        raise ValueError(f"clip_value must be >= 0, got {clip_value}")
+    for g in _grads(parameters):
+        g.backend.id_map(g.clamp(-clip_value, clip_value), g)
+
+
 class Optimizer:
     """Parameter groups and per-parameter state; subclasses define `_update` and `_validate`.
 

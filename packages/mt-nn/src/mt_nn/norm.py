@@ -1,0 +1,62 @@
+"""Statistics and normalisation: `var`, `std` and `layer_norm`, as PyTorch computes them.
+
+Each is composed of differentiable tensor ops (mean, multiply, sqrt), so it runs and
+differentiates on every backend. Reductions keep the reduced dims with size 1, as the course's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from mt_tensor import Tensor
+from mt_tensor.tensor_functions import check_dim
+
+
+def var(x: Tensor, dim: int, correction: int = 1) -> Tensor:
+    """$\\sum_i (x_i - \\bar x)^2 / (n - c)$ along ``dim``: ``correction`` $c = 1$ is the unbiased
+    estimate (PyTorch's default), 0 the population variance. With $n \\le c$ the result is NaN
+    or inf, as PyTorch's."""
+    d = check_dim(dim, x.dims, x.shape)
+    if isinstance(correction, bool) or not isinstance(correction, int) or correction < 0:
+        raise ValueError(f"correction must be a non-negative int, got {correction!r}")
+    centred = x - x.mean(d)
+    dof = x.shape[d] - correction
+    return (centred * centred).sum(d) * (1.0 / dof if dof > 0 else math.inf)
+
+
+def std(x: Tensor, dim: int, correction: int = 1) -> Tensor:
+    """The square root of `var`."""
+    return var(x, dim, correction).sqrt()
+
+
+def layer_norm(
+    x: Tensor,
+    normalized_shape: Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise over the trailing dims ``normalized_shape``: $(x - \\mu) / \\sqrt{\\sigma^2 +
+    \\epsilon}$ with the population variance, then $\\cdot w + b$ (Ba et al., PyTorch's)."""
+    shape = tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or x.shape[x.dims - k :] != shape:
+        raise ValueError(
+            f"layer_norm over {shape} needs an input ending in those dims, got {x.shape}"
+        )
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and p.shape != shape:
+            raise ValueError(f"layer_norm {name} has shape {p.shape}, expected {shape}")
+    dims = range(x.dims - k, x.dims)
+    mean = x
+    for d in dims:
+        mean = mean.mean(d)
+    centred = x - mean
+    variance = centred * centred
+    for d in dims:
+        variance = variance.mean(d)
+    out = centred / (variance + eps).sqrt()
+    if weight is not None:
+        out = out * weight
+    return out if bias is None else out + bias
