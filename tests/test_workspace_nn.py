@@ -196,6 +196,13 @@ NN_OPS: tuple[TensorOpInfo, ...] = (
         shapes().flatmap(dim_cases),
     ),
     TensorOpInfo(
+        "std",
+        "Std",
+        lambda d, x: nn.std(x, d),
+        lambda d, x: x.std(axis=d, ddof=1, keepdims=True),
+        shapes(1, 3, 2, 3).flatmap(dim_cases),
+    ),
+    TensorOpInfo(
         "layer_norm",
         "Sqrt",
         lambda k, x, w, b: nn.layer_norm(x, x.shape[x.dims - k :], w, b),

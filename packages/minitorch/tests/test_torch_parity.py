@@ -128,6 +128,15 @@ def index_of(x: Array) -> st.SearchStrategy[Array]:
     return st.lists(st.integers(0, x.shape[0] - 1), min_size=1, max_size=4).map(np.array)
 
 
+def with_trailing_params(k: int = 1) -> Inputs:
+    """An input of 2-3 dims (sides >= 2), and a weight and a bias of its last ``k`` dims."""
+    return shapes(2, 3, 2, 4).flatmap(
+        lambda s: st.tuples(
+            tensor_data(s, -5, 5), tensor_data(s[-k:], -2, 2), tensor_data(s[-k:], -2, 2)
+        )
+    )
+
+
 CASES = [
     # Element-wise and arithmetic.
     Case("add", lambda T, a, b: a + b, broadcast_pair()),
@@ -300,6 +309,45 @@ CASES = [
             T.nn.functional.dropout(x, 0.5, training=False) + T.nn.functional.dropout(x, 0.0)
         ),
         one(arrays()),
+    ),
+    Case(
+        "var and std",
+        lambda T, a: (
+            a.var(),
+            a.std(0),
+            T.var(a, dim=-1, keepdim=True),
+            a.var(unbiased=False),
+            T.std(a, (0, 1), correction=0),
+        ),
+        one(arrays(shapes(2, 3, 2, 4))),
+    ),
+    Case(
+        "square, masked_fill",
+        lambda T, a: (
+            a.square(),
+            T.square(a),
+            a.masked_fill(a > 0, 0.5),
+            T.masked_fill(a, a < 0, -1),
+        ),
+        one(arrays()),
+    ),
+    Case(
+        "comparisons by name",
+        lambda T, a, b: (T.eq(a, b), T.ne(a, b), T.lt(a, b), T.le(a, 0), T.gt(a, b), T.ge(a, b)),
+        pair_same(),
+    ),
+    Case(
+        "layer_norm",
+        lambda T, x, w, b: (
+            T.nn.functional.layer_norm(x, x.shape[-1:], w, b),
+            T.nn.functional.layer_norm(x, (x.shape[-1],)),
+        ),
+        with_trailing_params(),
+    ),
+    Case(
+        "layer_norm 2 dims",
+        lambda T, x, w, b: T.nn.functional.layer_norm(x, x.shape[-2:], w, b, eps=1e-3),
+        with_trailing_params(2),
     ),
     Case(
         "activations",
@@ -525,3 +573,35 @@ def test_repr_looks_like_torch() -> None:
     for make in cases:
         theirs, mine = repr(make(torch)), repr(make(ours))
         assert mine.split("grad_fn")[0] == theirs.split("grad_fn")[0], (mine, theirs)
+
+
+def test_layer_norm_module_matches_torch() -> None:
+    import torch
+
+    x = np.linspace(-3, 2, 24).reshape(2, 3, 4) ** 2
+    modules = [T.nn.LayerNorm(4).double() for T in (torch, ours)]
+    assert repr(modules[1]) == repr(modules[0])
+    assert [n for n, _ in modules[1].named_parameters()] == ["weight", "bias"]
+    _copy_weights(modules[0], modules[1])
+    assert_torch_parity(lambda T, t: modules[T is ours](t), x, ours=ours)
+    plain = ours.nn.LayerNorm((3, 4), elementwise_affine=False)
+    assert list(plain.parameters()) == []
+
+
+@given(w=tensor_data((3, 2), -5, 5), max_norm=st.sampled_from([0.1, 1.0, 100.0]))
+def test_clip_grad_norm_and_value_as_in_torch(w: Array, max_norm: float) -> None:
+    import torch
+
+    results = []
+    for T in (torch, ours):
+        p = T.tensor(w, requires_grad=True)
+        q = T.tensor(w[0], requires_grad=True)
+        (p * p * 3.0).sum().backward()
+        (q * 2.0).sum().backward()
+        norm = T.nn.utils.clip_grad_norm_([p, q], max_norm)
+        T.nn.utils.clip_grad_value_(q, 1.0)
+        results.append((float(norm), p.grad.numpy(), q.grad.numpy()))
+    (theirs, mine) = results
+    assert mine[0] == pytest.approx(theirs[0], rel=1e-5)
+    np.testing.assert_allclose(mine[1], theirs[1], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(mine[2], theirs[2], rtol=1e-5, atol=1e-6)

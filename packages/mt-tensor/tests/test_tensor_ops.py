@@ -3,13 +3,16 @@ inputs: map, zip, reduce, matmul, movement, and Python numbers on either side.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from mt_operators import operators
-from mt_tensor import Tensor, tensor
+from mt_tensor import Tensor, get_backend, tensor
 from mt_tensor.testing import (
     OPS,
     OpInfo,
@@ -184,3 +187,29 @@ def test_reductions_keep_the_dim_and_sum_of_all_is_shape_1(shape: tuple[int, ...
     assert isinstance(t.sum(), Tensor) and t.sum().shape == (1,)
     for dim in range(len(shape)):
         assert t.sum(dim).shape == (*shape[:dim], 1, *shape[dim + 1 :])
+
+
+ZERO_D: dict[str, tuple[Callable[[Tensor], Tensor], Callable[[Any], Any]]] = {
+    "sqrt": (lambda t: t.sqrt(), np.sqrt),
+    "pow 3": (lambda t: t**3, lambda a: a**3),
+    "pow 0.5": (lambda t: t**0.5, np.sqrt),
+    "tanh": (lambda t: t.tanh(), np.tanh),
+    "abs": (lambda t: t.abs(), np.abs),
+    "clamp": (lambda t: t.clamp(0.5, 2.0), lambda a: np.clip(a, 0.5, 2.0)),
+    "exp": (lambda t: t.exp(), np.exp),
+    "2 / t + 1": (lambda t: 2 / t + 1, lambda a: 2 / a + 1),
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", ZERO_D)
+@given(value=st.floats(0.1, 5.0))
+def test_element_wise_ops_keep_a_0d_tensor_0d(backend: str, name: str, value: float) -> None:
+    """A 0-d input gives a 0-d output (sqrt once gave shape (1,) from its constant)."""
+    ours, reference = ZERO_D[name]
+    x = Tensor.make([value], (), backend=get_backend(backend)).requires_grad_()
+    out = ours(x)
+    assert out.shape == (), f"{name} of a 0-d tensor has shape {out.shape}"
+    assert_tensors_close(out, np.asarray(reference(np.float64(value))), name)
+    out.backward()
+    assert x.grad is not None and x.grad.shape == ()

@@ -43,7 +43,7 @@ from .nn import (
     softmax,
     tile,
 )
-from .norm import layer_norm, std, var
+from .norm import Std, layer_norm, std, var
 from .optim import SGD, Adam, AdamW, Optimizer, StepLR, clip_grad_norm_, clip_grad_value_
 from .train import History, accuracy, fit, predict_proba
 
@@ -72,6 +72,7 @@ __all__ = [
     "ReLU",
     "Sequential",
     "Sigmoid",
+    "Std",
     "StepLR",
     "__version__",
     "accuracy",

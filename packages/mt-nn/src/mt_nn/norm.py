@@ -1,7 +1,8 @@
 """Statistics and normalisation: `var`, `std` and `layer_norm`, as PyTorch computes them.
 
 Each is composed of differentiable tensor ops (mean, multiply, sqrt), so it runs and
-differentiates on every backend. Reductions keep the reduced dims with size 1, as the course's.
+differentiates on every backend; `std` has its own `Std` for PyTorch's gradient at zero spread.
+Reductions keep the reduced dims with size 1, as the course's.
 """
 
 from __future__ import annotations
@@ -9,8 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from mt_tensor import Tensor
+from mt_autodiff import Context
+from mt_tensor import Function, Tensor
 from mt_tensor.tensor_functions import check_dim
+
+
+def _check_correction(correction: int) -> None:
+    if isinstance(correction, bool) or not isinstance(correction, int) or correction < 0:
+        raise ValueError(f"correction must be a non-negative int, got {correction!r}")
 
 
 def var(x: Tensor, dim: int, correction: int = 1) -> Tensor:
@@ -18,16 +25,40 @@ def var(x: Tensor, dim: int, correction: int = 1) -> Tensor:
     estimate (PyTorch's default), 0 the population variance. With $n \\le c$ the result is NaN
     or inf, as PyTorch's."""
     d = check_dim(dim, x.dims, x.shape)
-    if isinstance(correction, bool) or not isinstance(correction, int) or correction < 0:
-        raise ValueError(f"correction must be a non-negative int, got {correction!r}")
+    _check_correction(correction)
     centred = x - x.mean(d)
     dof = x.shape[d] - correction
     return (centred * centred).sum(d) * (1.0 / dof if dof > 0 else math.inf)
 
 
+class Std(Function):
+    """The square root of `var`, with PyTorch's gradient: $(x_i - \bar x) / ((n - c)\\,s)$, and
+    0 where $s = 0$ (there every $x_i - \bar x$ is 0; the chain rule through sqrt gives 0/0)."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, dim: int, correction: int) -> Tensor:
+        centred = a - a.mean(dim)
+        dof = a.shape[dim] - correction
+        out = ((centred * centred).sum(dim) * (1.0 / dof if dof > 0 else math.inf)).sqrt()
+        ctx.save_for_backward(centred, out, dof)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        centred: Tensor
+        out: Tensor
+        centred, out, dof = ctx.saved_values
+        nonzero = out + (out == 0.0)
+        grad: Tensor = grad_output * centred / (nonzero * max(dof, 0))
+        return grad
+
+
 def std(x: Tensor, dim: int, correction: int = 1) -> Tensor:
-    """The square root of `var`."""
-    return var(x, dim, correction).sqrt()
+    """The square root of `var` (`Std`, whose gradient is 0 where the deviation is 0)."""
+    d = check_dim(dim, x.dims, x.shape)
+    _check_correction(correction)
+    out: Tensor = Std.apply(x, d, correction)
+    return out
 
 
 def layer_norm(

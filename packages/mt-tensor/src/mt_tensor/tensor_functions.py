@@ -170,8 +170,8 @@ class Exp(Function):
 
 
 def _constant(like: Tensor, value: float) -> Tensor:
-    """A one-element tensor on ``like``'s backend, broadcast by the primitives."""
-    return like.make([value], (1,), backend=like.backend)
+    """A 0-d tensor on ``like``'s backend, broadcast by the primitives (adding no dims)."""
+    return like.make([value], (), backend=like.backend)
 
 
 def _power(a: Tensor, exponent: float) -> Tensor:

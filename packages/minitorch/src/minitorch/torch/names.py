@@ -6,7 +6,7 @@ import inspect
 from types import ModuleType
 
 from . import nn, optim
-from .nn import functional, init
+from .nn import functional, init, utils
 from .optim import lr_scheduler
 from .tensors import Tensor
 from .utils import data
@@ -39,6 +39,7 @@ def supported() -> dict[str, list[str]]:
         "torch.nn.Module": module,
         "torch.nn.functional": _public(functional),
         "torch.nn.init": _public(init),
+        "torch.nn.utils": _public(utils),
         "torch.optim": _public(optim),
         "torch.optim.lr_scheduler": _public(lr_scheduler),
         "torch.utils.data": sorted(

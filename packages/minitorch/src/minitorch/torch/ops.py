@@ -90,6 +90,60 @@ def mean(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = Fals
     return x.mean(dim, keepdim)
 
 
+def var(
+    x: Tensor,
+    dim: int | Sequence[int] | None = None,
+    unbiased: bool = True,
+    keepdim: bool = False,
+    *,
+    correction: int | None = None,
+) -> Tensor:
+    return x.var(dim, unbiased, keepdim, correction=correction)
+
+
+def std(
+    x: Tensor,
+    dim: int | Sequence[int] | None = None,
+    unbiased: bool = True,
+    keepdim: bool = False,
+    *,
+    correction: int | None = None,
+) -> Tensor:
+    return x.std(dim, unbiased, keepdim, correction=correction)
+
+
+def square(x: Tensor) -> Tensor:
+    return x.square()
+
+
+def eq(a: Tensor, b: Any) -> Tensor:
+    return a.eq(b)
+
+
+def ne(a: Tensor, b: Any) -> Tensor:
+    return a.ne(b)
+
+
+def lt(a: Tensor, b: Any) -> Tensor:
+    return a.lt(b)
+
+
+def le(a: Tensor, b: Any) -> Tensor:
+    return a.le(b)
+
+
+def gt(a: Tensor, b: Any) -> Tensor:
+    return a.gt(b)
+
+
+def ge(a: Tensor, b: Any) -> Tensor:
+    return a.ge(b)
+
+
+def masked_fill(x: Tensor, mask: Tensor, value: Any) -> Tensor:
+    return x.masked_fill(mask, value)
+
+
 def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
     return x.max(dim, keepdim)
 
@@ -197,15 +251,21 @@ __all__ = [
     "clamp",
     "clip",
     "dot",
+    "eq",
     "equal",
     "exp",
     "flatten",
     "floor",
+    "ge",
+    "gt",
     "is_floating_point",
     "is_tensor",
     "isnan",
+    "le",
     "log",
     "log_softmax",
+    "lt",
+    "masked_fill",
     "matmul",
     "max",
     "maximum",
@@ -213,6 +273,7 @@ __all__ = [
     "min",
     "minimum",
     "mm",
+    "ne",
     "numel",
     "permute",
     "pow",
@@ -222,11 +283,14 @@ __all__ = [
     "softmax",
     "split",
     "sqrt",
+    "square",
     "squeeze",
+    "std",
     "sum",
     "t",
     "tanh",
     "transpose",
     "unsqueeze",
+    "var",
     "where",
 ]

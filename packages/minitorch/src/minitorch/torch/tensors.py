@@ -136,6 +136,16 @@ def _dim(d: int, ndim: int) -> int:
     return int(d) % max(ndim, 1)
 
 
+def _dims(dim: int | Sequence[int], ndim: int) -> list[int]:
+    """One dim or several, each made non-negative, sorted, without repeats."""
+    return sorted({_dim(d, ndim) for d in ((dim,) if isinstance(dim, int) else dim)})
+
+
+def _floating(x: Tensor, name: str) -> None:
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(f"{name}: expected a floating point input, got {x.dtype}")
+
+
 def _shape_args(args: tuple[Any, ...]) -> tuple[int, ...]:
     """``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` alike."""
     if len(args) == 1 and isinstance(args[0], Sequence):
@@ -152,6 +162,8 @@ def _format(values: npt.NDArray[np.float64], dt: DType, prefix: str) -> str:
     elif dt.category == INTEGRAL:
         fmt = lambda v: str(int(v))
     else:
+        if dt.bits == 32:  # shown as PyTorch holds it: rounded to float32
+            values = values.astype(np.float32).astype(np.float64)
         finite = np.abs(values[np.isfinite(values)])
         nonzero = finite[finite > 0]
         whole = finite.size == 0 or bool(np.all(finite == np.round(finite)))
@@ -329,6 +341,28 @@ class Tensor:
 
     def contiguous(self) -> Tensor:
         return wrap(self._t.contiguous(), self._dtype)
+
+    def is_contiguous(self) -> builtins.bool:
+        return self._t._tensor.is_contiguous()
+
+    def new_full(
+        self, size: Sequence[int], fill_value: float, *, dtype: Any = None, device: Any = None
+    ) -> Tensor:
+        """A tensor of ``size`` on this tensor's device and of its dtype (unless given)."""
+        from .creation import full
+
+        return full(size, fill_value, dtype=dtype or self._dtype, device=device or self.device)
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None) -> Tensor:
+        return self.new_full(_shape_args(size), 0.0, dtype=dtype, device=device)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None) -> Tensor:
+        return self.new_full(_shape_args(size), 1.0, dtype=dtype, device=device)
+
+    def new_tensor(self, data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+        from .creation import tensor
+
+        return tensor(data, dtype=dtype or self._dtype, device=device or self.device)
 
     # Conversion.
 
@@ -538,6 +572,12 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
+        """``value`` where the bool ``mask`` (broadcast to this shape) is True, else this."""
+        if not isinstance(mask, Tensor) or mask.dtype.category != BOOL:
+            raise RuntimeError("masked_fill only supports boolean masks")
+        return where(mask, value, self)
+
     def _logical(self, other: Any, fn: Callable[[mt.Tensor, mt.Tensor], mt.Tensor]) -> Tensor:
         if self._dtype.category != BOOL or not (
             isinstance(other, builtins.bool)
@@ -605,6 +645,9 @@ class Tensor:
 
     def reciprocal(self) -> Tensor:
         return 1.0 / self
+
+    def square(self) -> Tensor:
+        return self * self
 
     # Element-wise functions.
 
@@ -694,7 +737,7 @@ class Tensor:
             out = fn(self._flat(), 0)
             shape: tuple[int, ...] = (1,) * self.ndim if keepdim else ()
             return wrap(out.view(*shape), dt)
-        dims = sorted({_dim(d, self.ndim) for d in ((dim,) if isinstance(dim, int) else dim)})
+        dims = _dims(dim, self.ndim)
         out = self._t if self.ndim else self._t.view(1)
         for d in dims:
             out = fn(out, d)
@@ -715,6 +758,46 @@ class Tensor:
                 f"point or complex dtype. Got: {_TYPE_NAMES[self._dtype.name]}"
             )
         return self._reduce(dim, keepdim, lambda t, d: t.mean(d), self._dtype)
+
+    def _spread(
+        self,
+        fn: Callable[[mt.Tensor, int, int], mt.Tensor],
+        dim: int | Sequence[int] | None,
+        unbiased: builtins.bool,
+        keepdim: builtins.bool,
+        correction: int | None,
+    ) -> Tensor:
+        """mt-nn's `var` or `std` over ``dim`` (all by default) merged into one last dim, with
+        Bessel's ``correction`` (1 unless ``unbiased=False``)."""
+        _floating(self, fn.__name__)
+        c = (1 if unbiased else 0) if correction is None else correction
+        dims = list(range(self.ndim)) if dim is None else _dims(dim, self.ndim)
+        rest = [d for d in range(self.ndim) if d not in dims]
+        merged = self.permute(*rest, *dims).reshape(*[self.shape[d] for d in rest], -1)
+        out = wrap(fn(merged._t, merged.ndim - 1, c), self._dtype).squeeze(-1)
+        if keepdim:
+            out = out.reshape(*[1 if d in dims else n for d, n in enumerate(self.shape)])
+        return out
+
+    def var(
+        self,
+        dim: int | Sequence[int] | None = None,
+        unbiased: builtins.bool = True,
+        keepdim: builtins.bool = False,
+        *,
+        correction: int | None = None,
+    ) -> Tensor:
+        return self._spread(mt_nn.var, dim, unbiased, keepdim, correction)
+
+    def std(
+        self,
+        dim: int | Sequence[int] | None = None,
+        unbiased: builtins.bool = True,
+        keepdim: builtins.bool = False,
+        *,
+        correction: int | None = None,
+    ) -> Tensor:
+        return self._spread(mt_nn.std, dim, unbiased, keepdim, correction)
 
     def _extreme(self, which: str, dim: Any, keepdim: builtins.bool) -> Any:
         fn = mt_nn.max if which == "max" else mt_nn.min

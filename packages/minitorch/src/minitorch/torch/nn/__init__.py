@@ -3,7 +3,7 @@
 from typing import Any
 
 from ..tensors import UnsupportedError
-from . import functional, init
+from . import functional, init, utils
 from .layers import (
     AvgPool2d,
     BCELoss,
@@ -15,6 +15,7 @@ from .layers import (
     Embedding,
     Flatten,
     Identity,
+    LayerNorm,
     LeakyReLU,
     Linear,
     LogSoftmax,
@@ -39,6 +40,7 @@ __all__ = [
     "Embedding",
     "Flatten",
     "Identity",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
@@ -55,6 +57,7 @@ __all__ = [
     "Tanh",
     "functional",
     "init",
+    "utils",
 ]
 
 

@@ -14,7 +14,7 @@ import mt_nn
 import mt_tensor as mt
 
 from .. import dtypes
-from ..tensors import Tensor, UnsupportedError, where, wrap
+from ..tensors import Tensor, UnsupportedError, _floating, where, wrap
 
 Reduction = Literal["mean", "sum", "none"]
 
@@ -23,11 +23,6 @@ def _loss(out: mt.Tensor, like: Tensor, reduction: Reduction) -> Tensor:
     """A loss as PyTorch returns it: 0-d when reduced."""
     loss = wrap(out, like.dtype)
     return loss if reduction == "none" else loss.reshape(())
-
-
-def _floating(x: Tensor, name: str) -> None:
-    if not x.dtype.is_floating_point:
-        raise RuntimeError(f"{name}: expected a floating point input, got {x.dtype}")
 
 
 def relu(x: Tensor, inplace: bool = False) -> Tensor:
@@ -294,6 +289,20 @@ def avg_pool2d(
     ceil_mode: bool = False,
 ) -> Tensor:
     return _pool("avg_pool2d", x, kernel_size, stride, padding, ceil_mode)
+
+
+def layer_norm(
+    x: Tensor,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """mt-nn's `layer_norm` over the trailing dims ``normalized_shape``."""
+    _floating(x, "layer_norm")
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    w, b = (None if p is None else p._t for p in (weight, bias))
+    return wrap(mt_nn.layer_norm(x._t, shape, w, b, eps), x.dtype)
 
 
 def embedding(x: Tensor, weight: Tensor) -> Tensor:

@@ -229,6 +229,40 @@ class Flatten(Module):
         return x.flatten(self.start_dim, self.end_dim)
 
 
+class LayerNorm(Module):
+    """`functional.layer_norm` over the trailing ``normalized_shape``, with ``weight`` (ones) and
+    ``bias`` (zeros) of that shape when ``elementwise_affine``."""
+
+    def __init__(
+        self,
+        normalized_shape: int | Sequence[int],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
+        self.normalized_shape = tuple(shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        layer = mt_nn.LayerNorm(
+            self.normalized_shape, eps, elementwise_affine, backend=_device(device)
+        )
+        self.weight = _adopt(layer.weight) if elementwise_affine else None
+        self.bias = _adopt(layer.bias) if elementwise_affine and bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, "
+            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )
+
+
 class _Loss(Module):
     def __init__(self, reduction: Reduction = "mean") -> None:
         super().__init__()
