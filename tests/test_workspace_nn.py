@@ -120,6 +120,22 @@ def layer_norm_reference(k: int, x: Array, w: Array, b: Array) -> Array:
     return as_array(centred / np.sqrt((centred**2).mean(axis=axes, keepdims=True) + 1e-5) * w + b)
 
 
+@st.composite
+def batch_norm_cases(draw: st.DrawFn) -> tuple[Shapes, None]:
+    """``(N, C, *spatial)`` with at least two values per channel, and a weight and bias ``(C,)``."""
+    n, c = draw(st.integers(2, 3)), draw(sides)
+    spatial = tuple(draw(st.lists(sides, max_size=2)))
+    return ((n, c, *spatial), (c,), (c,)), None
+
+
+def batch_norm_reference(_: None, x: Array, w: Array, b: Array) -> Array:
+    axes = tuple(d for d in range(x.ndim) if d != 1)
+    per_channel = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    centred = x - x.mean(axis=axes, keepdims=True)
+    scale = np.sqrt((centred**2).mean(axis=axes, keepdims=True) + 1e-5)
+    return as_array(centred / scale * w.reshape(per_channel) + b.reshape(per_channel))
+
+
 def like(x: Tensor, values: Any) -> Tensor:
     return tensor(np.asarray(values, dtype=np.float64), backend=x.backend)
 
@@ -208,6 +224,13 @@ NN_OPS: tuple[TensorOpInfo, ...] = (
         lambda k, x, w, b: nn.layer_norm(x, x.shape[x.dims - k :], w, b),
         layer_norm_reference,
         layer_norm_cases(),
+    ),
+    TensorOpInfo(
+        "batch_norm",
+        "Sqrt",
+        lambda _, x, w, b: nn.batch_norm(x, None, None, w, b, training=True),
+        batch_norm_reference,
+        batch_norm_cases(),
     ),
     TensorOpInfo(
         "cross_entropy",

@@ -605,3 +605,27 @@ def test_clip_grad_norm_and_value_as_in_torch(w: Array, max_norm: float) -> None
     assert mine[0] == pytest.approx(theirs[0], rel=1e-5)
     np.testing.assert_allclose(mine[1], theirs[1], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(mine[2], theirs[2], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("name", "shape"), [("BatchNorm1d", (4, 3)), ("BatchNorm2d", (3, 2, 2, 3))]
+)
+@settings(max_examples=10)
+@given(data=st.data())
+def test_batch_norm_trains_and_evaluates_as_in_torch(
+    name: str, shape: tuple[int, ...], data: st.DataObject
+) -> None:
+    import torch
+
+    batches = [data.draw(tensor_data(shape, -3, 3)) for _ in range(3)]
+    modules = [getattr(T.nn, name)(shape[1], momentum=0.3).double() for T in (torch, ours)]
+    assert repr(modules[1]) == repr(modules[0])
+    assert list(modules[1].state_dict()) == list(modules[0].state_dict())
+    _copy_weights(modules[0], modules[1])
+    for x in batches[:2]:
+        assert_torch_parity(lambda T, t: modules[T is ours](t), x, ours=ours)
+    for key, value in modules[0].state_dict().items():
+        np.testing.assert_allclose(modules[1].state_dict()[key].numpy(), value.numpy(), err_msg=key)
+    for m in modules:
+        m.eval()
+    assert_torch_parity(lambda T, t: modules[T is ours](t), batches[2], ours=ours)

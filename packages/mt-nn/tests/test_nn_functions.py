@@ -455,3 +455,45 @@ def test_var_and_layer_norm_match_torch() -> None:
         ours=lambda t, u, v: mt_nn.layer_norm(t, (3, 4), u, v),
         backend="numpy",
     )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@given(data=st.data(), momentum=st.sampled_from([0.1, 0.5]))
+def test_batch_norm_tracks_running_statistics(
+    backend: str, data: st.DataObject, momentum: float
+) -> None:
+    shape = data.draw(st.sampled_from([(4, 3), (3, 2, 2, 3), (2, 2, 5)]))
+    kind = mt_nn.BatchNorm2d if len(shape) == 4 else mt_nn.BatchNorm1d
+    layer = kind(shape[1], backend=backend)
+    layer.momentum = momentum
+    mean, var = np.zeros(shape[1]), np.ones(shape[1])
+    axes = tuple(d for d in range(len(shape)) if d != 1)
+    for _ in range(2):
+        x = data.draw(tensors(shape, backend))
+        a = x.to_numpy()
+        out = layer(x)
+        batch_var = a.var(axis=axes)
+        expected = (a - a.mean(axis=axes, keepdims=True)) / np.sqrt(
+            a.var(axis=axes, keepdims=True) + 1e-5
+        )
+        assert_tensors_close(out, expected, "batch_norm in training")
+        count = a.size // shape[1]
+        mean = (1 - momentum) * mean + momentum * a.mean(axis=axes)
+        var = (1 - momentum) * var + momentum * batch_var * count / (count - 1)
+    assert layer.running_mean is not None and layer.running_var is not None
+    assert_tensors_close(layer.running_mean, mean, "running_mean")
+    assert_tensors_close(layer.running_var, var, "running_var")
+    layer.eval()
+    per_channel = (1, shape[1]) + (1,) * (len(shape) - 2)
+    x = data.draw(tensors(shape, backend))
+    expected = (x.to_numpy() - mean.reshape(per_channel)) / np.sqrt(var.reshape(per_channel) + 1e-5)
+    assert_tensors_close(layer(x), expected, "batch_norm in eval")
+
+
+def test_batch_norm_errors_name_the_shapes() -> None:
+    with pytest.raises(ValueError, match=r"more than one value per channel.*\(1, 3\)"):
+        mt_nn.batch_norm(tensor([[1.0, 2.0, 3.0]]), None, None, training=True)
+    with pytest.raises(ValueError, match=r"running_mean has shape \(2,\), expected \(3,\)"):
+        mt_nn.batch_norm(tensor([[1.0, 2.0, 3.0]]), tensor([0.0, 0.0]), None)
+    with pytest.raises(ValueError, match=r"BatchNorm2d\(3\) expects \(4,\)-d input"):
+        mt_nn.BatchNorm2d(3)(tensor([[1.0, 2.0, 3.0]]))

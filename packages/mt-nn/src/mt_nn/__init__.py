@@ -6,6 +6,8 @@ from .conv import Conv2dFun, conv1d, conv2d, unfold_conv2d
 from .data import DataLoader, Dataset, digits_dataset, load_digits, points_dataset
 from .layers import (
     AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
     Conv1d,
     Conv2d,
     Dropout,
@@ -43,7 +45,7 @@ from .nn import (
     softmax,
     tile,
 )
-from .norm import Std, layer_norm, std, var
+from .norm import Std, batch_norm, layer_norm, std, var
 from .optim import SGD, Adam, AdamW, Optimizer, StepLR, clip_grad_norm_, clip_grad_value_
 from .train import History, accuracy, fit, predict_proba
 
@@ -53,6 +55,8 @@ __all__ = [
     "Adam",
     "AdamW",
     "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "Conv1d",
     "Conv2d",
     "Conv2dFun",
@@ -80,6 +84,7 @@ __all__ = [
     "argmax_indices",
     "argmin_indices",
     "avgpool2d",
+    "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "clip_grad_norm_",

@@ -15,7 +15,7 @@ from mt_tensor import Tensor, TensorBackend, default_backend, get_backend
 
 from . import nn
 from .conv import conv1d, conv2d
-from .norm import layer_norm
+from .norm import batch_norm, layer_norm
 
 BackendLike = TensorBackend | str | None
 
@@ -248,3 +248,59 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}"
+
+
+class BatchNorm(Module):
+    """`batch_norm` over channel dim 1, with a learned ``weight`` (ones) and ``bias`` (zeros) and
+    running statistics (``running_mean`` zeros, ``running_var`` ones, not parameters) used in
+    `eval()` mode; `BatchNorm1d` and `BatchNorm2d` check the input's dims."""
+
+    dims: tuple[int, ...] = (2, 3, 4)
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        *,
+        backend: BackendLike = None,
+    ) -> None:
+        super().__init__()
+        self.num_features = _positive("num_features", num_features)
+        self.eps, self.momentum = eps, momentum
+        b = _backend(backend)
+        ones = [1.0] * num_features
+        if affine:
+            self.weight = Parameter(Tensor.make(ones, (num_features,), backend=b))
+            self.bias = Parameter(Tensor.make([0.0] * num_features, (num_features,), backend=b))
+        self.running_mean: Tensor | None = None
+        self.running_var: Tensor | None = None
+        if track_running_stats:
+            self.running_mean = Tensor.make([0.0] * num_features, (num_features,), backend=b)
+            self.running_var = Tensor.make(ones, (num_features,), backend=b)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dims not in self.dims or x.shape[1] != self.num_features:
+            raise ValueError(
+                f"{type(self).__name__}({self.num_features}) expects {self.dims}-d input with "
+                f"{self.num_features} channels in dim 1, got {x.shape}"
+            )
+        affine = "weight" in self._parameters
+        w = self.weight.value if affine else None
+        b = self.bias.value if affine else None
+        return batch_norm(
+            x, self.running_mean, self.running_var, w, b, self.training, self.momentum, self.eps
+        )
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class BatchNorm1d(BatchNorm):
+    dims = (2, 3)
+
+
+class BatchNorm2d(BatchNorm):
+    dims = (4,)

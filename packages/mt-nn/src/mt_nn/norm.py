@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from mt_autodiff import Context
+from mt_autodiff import Context, no_grad
 from mt_tensor import Function, Tensor
 from mt_tensor.tensor_functions import check_dim
 
@@ -91,3 +91,63 @@ def layer_norm(
     if weight is not None:
         out = out * weight
     return out if bias is None else out + bias
+
+
+def batch_norm(
+    x: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each channel (dim 1) over the batch and any spatial dims (Ioffe & Szegedy,
+    PyTorch's rule). Training uses the batch's statistics (population variance) and moves the
+    running ones towards them in place, by ``momentum`` (the unbiased variance, as PyTorch);
+    evaluation uses the running ones. ``weight`` and ``bias`` have one value per channel."""
+    if x.dims < 2:
+        raise ValueError(f"batch_norm needs (N, C, ...) input, got {x.shape}")
+    channels = x.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        if t is not None and t.shape != (channels,):
+            raise ValueError(f"batch_norm {name} has shape {t.shape}, expected ({channels},)")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (channels,):
+            raise ValueError(f"batch_norm {name} has shape {t.shape}, expected ({channels},)")
+    dims = [d for d in range(x.dims) if d != 1]
+    per_channel = (1, channels) + (1,) * (x.dims - 2)
+    if training or running_mean is None or running_var is None:
+        count = x.size // channels
+        if count < 2 and training:
+            raise ValueError(
+                f"batch_norm in training needs more than one value per channel, got {x.shape}"
+            )
+        mean = x
+        for d in dims:
+            mean = mean.mean(d)
+        centred = x - mean
+        variance = centred * centred
+        for d in dims:
+            variance = variance.mean(d)
+        if training and running_mean is not None and running_var is not None:
+            _move_towards(running_mean, mean, momentum)
+            _move_towards(running_var, variance * (count / (count - 1)), momentum)
+    else:
+        mean = running_mean.contiguous().view(*per_channel)
+        variance = running_var.contiguous().view(*per_channel)
+        centred = x - mean
+    out = centred / (variance + eps).sqrt()
+    if weight is not None:
+        out = out * weight.contiguous().view(*per_channel)
+    return out if bias is None else out + bias.contiguous().view(*per_channel)
+
+
+def _move_towards(running: Tensor, batch: Tensor, momentum: float) -> None:
+    """``running = (1 - momentum) * running + momentum * batch``, written in place."""
+    with no_grad():
+        new = (
+            running * (1.0 - momentum) + batch.detach().contiguous().view(*running.shape) * momentum
+        )
+        running.backend.id_map(new, running)

@@ -6,6 +6,8 @@ from ..tensors import UnsupportedError
 from . import functional, init, utils
 from .layers import (
     AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
     BCELoss,
     BCEWithLogitsLoss,
     Conv1d,
@@ -33,6 +35,8 @@ __all__ = [
     "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "Conv1d",
     "Conv2d",
     "CrossEntropyLoss",

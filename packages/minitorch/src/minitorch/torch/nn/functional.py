@@ -305,6 +305,25 @@ def layer_norm(
     return wrap(mt_nn.layer_norm(x._t, shape, w, b, eps), x.dtype)
 
 
+def batch_norm(
+    x: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """mt-nn's `batch_norm` over channel dim 1; in training the running statistics (if given)
+    are updated in place."""
+    _floating(x, "batch_norm")
+    mean, var, w, b = (
+        None if t is None else t._t for t in (running_mean, running_var, weight, bias)
+    )
+    return wrap(mt_nn.batch_norm(x._t, mean, var, w, b, training, momentum, eps), x.dtype)
+
+
 def embedding(x: Tensor, weight: Tensor) -> Tensor:
     """Rows of ``weight`` picked by the ``int64`` indices ``x`` (shape ``x.shape + (dim,)``)."""
     if x.dtype.is_floating_point:

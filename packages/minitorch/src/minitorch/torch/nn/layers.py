@@ -11,6 +11,8 @@ from typing import Any
 
 import mt_nn
 import mt_operators
+import mt_tensor as mt
+from mt_autodiff import no_grad
 from mt_nn.losses import Reduction
 
 from .. import dtypes
@@ -261,6 +263,72 @@ class LayerNorm(Module):
             f"{self.normalized_shape}, eps={self.eps}, "
             f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
         )
+
+
+class _BatchNorm(Module):
+    """`functional.batch_norm` with ``weight``/``bias`` parameters and the buffers
+    ``running_mean``, ``running_var`` and ``num_batches_tracked``, as PyTorch's."""
+
+    dims: tuple[int, ...] = ()
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        if momentum is None:
+            raise UnsupportedError("BatchNorm momentum=None (a cumulative moving average)")
+        layer = mt_nn.BatchNorm1d(
+            num_features, eps, momentum, affine, track_running_stats, backend=_device(device)
+        )
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.weight = _adopt(layer.weight) if affine else None
+        self.bias = _adopt(layer.bias) if affine and bias else None
+        mean, var = layer.running_mean, layer.running_var
+        if mean is not None and var is not None:
+            dt = dtypes.get_default_dtype()
+            self.register_buffer("running_mean", wrap(mean, dt))
+            self.register_buffer("running_var", wrap(var, dt))
+            count = mt.Tensor.make([0.0], (), backend=mean.backend)
+            self.register_buffer("num_batches_tracked", wrap(count, dtypes.int64))
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in self.dims:
+            raise ValueError(
+                f"expected {' or '.join(map(str, self.dims))}D input (got {x.ndim}D input)"
+            )
+        tracking = self.track_running_stats
+        if self.training and tracking:
+            with no_grad():
+                self.num_batches_tracked.add_(1)
+        mean = self.running_mean if tracking else None
+        var = self.running_var if tracking else None
+        training = self.training or not tracking
+        return F.batch_norm(x, mean, var, self.weight, self.bias, training, self.momentum, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
+
+
+class BatchNorm1d(_BatchNorm):
+    dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    dims = (4,)
 
 
 class _Loss(Module):
