@@ -136,6 +136,11 @@ def batch_norm_reference(_: None, x: Array, w: Array, b: Array) -> Array:
     return as_array(centred / scale * w.reshape(per_channel) + b.reshape(per_channel))
 
 
+def huber_reference(t: tuple[float, ...], x: Array) -> Array:
+    a = np.abs(x - np.asarray(t))
+    return as_array(np.mean(np.where(a <= 0.5, 0.5 * a * a, 0.5 * (a - 0.25)))).reshape(1)
+
+
 def like(x: Tensor, values: Any) -> Tensor:
     return tensor(np.asarray(values, dtype=np.float64), backend=x.backend)
 
@@ -231,6 +236,41 @@ NN_OPS: tuple[TensorOpInfo, ...] = (
         lambda _, x, w, b: nn.batch_norm(x, None, None, w, b, training=True),
         batch_norm_reference,
         batch_norm_cases(),
+    ),
+    TensorOpInfo(
+        "adaptive_avgpool2d",
+        "Pool2dFun",
+        lambda k, x: nn.adaptive_avgpool2d(x, (x.shape[2] // k[0], x.shape[3] // k[1])),
+        pool_reference(np.mean),
+        pool_cases(),
+    ),
+    TensorOpInfo(
+        "logsumexp",
+        "Log",
+        lambda d, x: nn.logsumexp(x, d),
+        lambda d, x: np.log(np.exp(x).sum(axis=d, keepdims=True)),
+        shapes().flatmap(dim_cases),
+    ),
+    TensorOpInfo(
+        "softplus",
+        "Softplus",
+        lambda _, x: nn.softplus(x, 2.0),
+        lambda _, x: np.logaddexp(0.0, 2.0 * x) / 2.0,
+        shapes().map(lambda s: ((s,), None)),
+    ),
+    TensorOpInfo(
+        "silu",
+        "Sigmoid",
+        lambda _, x: nn.silu(x),
+        lambda _, x: x / (1.0 + np.exp(-x)),
+        shapes().map(lambda s: ((s,), None)),
+    ),
+    TensorOpInfo(
+        "huber_loss",
+        "Clamp",
+        lambda t, x: nn.huber_loss(x, like(x, t), delta=0.5),
+        huber_reference,
+        binary_cases(),
     ),
     TensorOpInfo(
         "cross_entropy",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -497,3 +498,53 @@ def test_batch_norm_errors_name_the_shapes() -> None:
         mt_nn.batch_norm(tensor([[1.0, 2.0, 3.0]]), tensor([0.0, 0.0]), None)
     with pytest.raises(ValueError, match=r"BatchNorm2d\(3\) expects \(4,\)-d input"):
         mt_nn.BatchNorm2d(3)(tensor([[1.0, 2.0, 3.0]]))
+
+
+# More losses and activations (PyTorch's).
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@given(data=st.data(), beta=st.sampled_from([0.5, 1.0, 2.0]))
+def test_l1_smooth_l1_and_huber_match_numpy(backend: str, data: st.DataObject, beta: float) -> None:
+    shape = data.draw(shapes(1, 2))
+    x, t = data.draw(tensors(shape, backend)), data.draw(tensors(shape, backend))
+    a = np.abs(x.to_numpy() - t.to_numpy())
+    huber = np.where(a <= beta, 0.5 * a * a, beta * (a - 0.5 * beta))
+    assert_tensors_close(mt_nn.l1_loss(x, t, "none"), a, "l1_loss")
+    assert_tensors_close(mt_nn.huber_loss(x, t, "sum", beta), np.array([huber.sum()]), "huber")
+    assert_tensors_close(mt_nn.smooth_l1_loss(x, t, "mean", beta), np.array([huber.mean() / beta]))
+    with pytest.raises(ValueError, match="delta"):
+        mt_nn.huber_loss(x, t, delta=0.0)
+
+
+def test_new_losses_and_activations_match_torch() -> None:
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(3)
+    x, t = rng.normal(size=(3, 4)) * 3, rng.normal(size=(3, 4))
+    target = tensor(t, backend="numpy")
+    pairs: list[tuple[Callable[..., Any], Callable[..., Tensor]]] = [
+        (lambda a: F.l1_loss(a, torch.tensor(t)), lambda a: mt_nn.l1_loss(a, target)),
+        (
+            lambda a: F.smooth_l1_loss(a, torch.tensor(t), beta=0.5),
+            lambda a: mt_nn.smooth_l1_loss(a, target, beta=0.5),
+        ),
+        (
+            lambda a: F.huber_loss(a, torch.tensor(t), delta=2.0),
+            lambda a: mt_nn.huber_loss(a, target, delta=2.0),
+        ),
+        (lambda a: F.silu(a), mt_nn.silu),
+        (lambda a: F.softplus(a, beta=2.0), lambda a: mt_nn.softplus(a, 2.0)),
+        (lambda a: torch.logsumexp(a, 1, keepdim=True), lambda a: mt_nn.logsumexp(a, 1)),
+    ]
+    for theirs, ours in pairs:
+        assert_matches_torch(
+            lambda a, theirs=theirs: theirs(a).reshape(-1),
+            x,
+            ours=lambda a, ours=ours: _flat(ours(a)),
+            backend="numpy",
+        )
+
+
+def _flat(t: Tensor) -> Tensor:
+    return t.contiguous().view(t.size)

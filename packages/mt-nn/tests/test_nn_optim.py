@@ -12,7 +12,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mt_autodiff import Scalar
-from mt_nn import SGD, Adam, AdamW, Optimizer, StepLR, clip_grad_norm_, clip_grad_value_
+from mt_nn import (
+    SGD,
+    Adam,
+    AdamW,
+    Optimizer,
+    RMSprop,
+    StepLR,
+    clip_grad_norm_,
+    clip_grad_value_,
+)
 from mt_operators import Parameter
 from mt_tensor import Tensor, tensor
 from mt_tensor.testing import assert_tensors_close, tensor_data
@@ -367,3 +376,63 @@ def test_clip_grad_value_clamps_in_place_and_skips_missing_grads() -> None:
         clip_grad_value_(params, -1.0)
     with pytest.raises(ValueError, match="norm_type"):
         clip_grad_norm_(params, 1.0, norm_type=0.0)
+
+
+# RMSprop.
+
+
+def rmsprop_reference(
+    p: Array, target: Array, lr: float, alpha: float, eps: float, momentum: float, centered: bool
+) -> Array:
+    """``torch.optim.RMSprop`` as recorded in its documentation."""
+    v, mean, buf = np.zeros_like(p), np.zeros_like(p), np.zeros_like(p)
+    for _ in range(STEPS):
+        g = loss_grad(p, target)
+        v = alpha * v + (1 - alpha) * g * g
+        spread = v
+        if centered:
+            mean = alpha * mean + (1 - alpha) * g
+            spread = v - mean * mean
+        step = g / (np.sqrt(spread) + eps)
+        if momentum:
+            buf = momentum * buf + step
+            step = buf
+        p = p - lr * step
+    return p
+
+
+rms_hyper = st.fixed_dictionaries(
+    {
+        "lr": st.sampled_from([1e-3, 0.01]),
+        "alpha": st.sampled_from([0.9, 0.99]),
+        "eps": st.sampled_from([1e-8, 1e-3]),
+        "momentum": st.sampled_from([0.0, 0.5]),
+        "centered": st.booleans(),
+    }
+)
+
+
+@given(start=tensor_data(SHAPE, -2, 2), target=tensor_data(SHAPE, -2, 2), h=rms_hyper)
+def test_rmsprop_matches_recorded_rule_and_torch(
+    start: Array, target: Array, h: dict[str, Any]
+) -> None:
+    ours = run_ours(lambda ps: RMSprop(ps, **h), start, target)
+    expected = rmsprop_reference(start, target, **h)
+    assert_tensors_close(ours, expected, "RMSprop", rtol=1e-6, atol=1e-6)
+    try:
+        import torch
+    except ImportError:
+        return
+    p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    t = torch.tensor(target, dtype=torch.float64)
+    opt = torch.optim.RMSprop([p], **h)
+    for _ in range(STEPS):
+        opt.zero_grad()
+        ((p - t) ** 2 + p**3 * 0.1).sum().backward()
+        opt.step()
+    assert_tensors_close(ours, p.detach().numpy(), "RMSprop vs torch", rtol=1e-6, atol=1e-6)
+
+
+def test_rmsprop_rejects_bad_settings() -> None:
+    with pytest.raises(ValueError, match="alpha"):
+        RMSprop([Parameter(tensor([1.0]))], alpha=1.5)

@@ -63,7 +63,7 @@ class Softplus(Function):
         f = a.f
         ctx.save_for_backward(a)
         minus_abs = f.neg_map(f.max_zip(a, f.neg_map(a)))
-        one = a.make([1.0], (1,), backend=a.backend)
+        one = a.make([1.0], (), backend=a.backend)
         return f.add_zip(f.relu_map(a), f.log_map(f.add_zip(one, f.exp_map(minus_abs))))
 
     @staticmethod
@@ -78,6 +78,35 @@ def mse_loss(x: Tensor, target: Tensor, reduction: Reduction = "mean") -> Tensor
     _same_shape("mse_loss", x, target)
     diff = x - target
     return _reduce(diff * diff, reduction)
+
+
+def l1_loss(x: Tensor, target: Tensor, reduction: Reduction = "mean") -> Tensor:
+    """Mean absolute error $|x - t|$."""
+    _same_shape("l1_loss", x, target)
+    return _reduce((x - target).abs(), reduction)
+
+
+def huber_loss(
+    x: Tensor, target: Tensor, reduction: Reduction = "mean", delta: float = 1.0
+) -> Tensor:
+    """$\frac12 d^2$ for $|d| \\le \\delta$, else $\\delta (|d| - \frac12 \\delta)$ with
+    $d = x - t$: written as $\frac12 m^2 + \\delta (|d| - m)$ with $m = \\min(|d|, \\delta)$,
+    one formula for both sides."""
+    _same_shape("huber_loss", x, target)
+    if delta <= 0:
+        raise ValueError(f"huber_loss delta must be positive, got {delta}")
+    a = (x - target).abs()
+    m = a.clamp(max=delta)
+    return _reduce(m * m * 0.5 + (a - m) * delta, reduction)
+
+
+def smooth_l1_loss(
+    x: Tensor, target: Tensor, reduction: Reduction = "mean", beta: float = 1.0
+) -> Tensor:
+    """`huber_loss` with $\\delta = \beta$, divided by $\beta$ (PyTorch's ``SmoothL1Loss``)."""
+    if beta <= 0:
+        raise ValueError(f"smooth_l1_loss beta must be positive, got {beta}")
+    return huber_loss(x, target, reduction, beta) * (1.0 / beta)
 
 
 def binary_cross_entropy(x: Tensor, target: Tensor, reduction: Reduction = "mean") -> Tensor:

@@ -223,6 +223,42 @@ def logsoftmax(x: Tensor, dim: int) -> Tensor:
     return z - z.exp().sum(dim).log()
 
 
+def logsumexp(x: Tensor, dim: int) -> Tensor:
+    r"""$\log \sum_j e^{x_j}$ along ``dim`` (kept, size 1), from ``x - max`` so it cannot
+    overflow."""
+    c = x.detach()
+    top = c.f.max_reduce(c, check_dim(dim, c.dims, c.shape))
+    return (x - top).exp().sum(dim).log() + top
+
+
+def softplus(x: Tensor, beta: float = 1.0) -> Tensor:
+    """$\frac1\beta \\log(1 + e^{\beta x})$, stable for any magnitude (`losses.Softplus`)."""
+    from .losses import Softplus
+
+    if beta <= 0:
+        raise ValueError(f"softplus beta must be positive, got {beta}")
+    out: Tensor = Softplus.apply(x * beta) if beta != 1.0 else Softplus.apply(x)
+    return out if beta == 1.0 else out * (1.0 / beta)
+
+
+def silu(x: Tensor) -> Tensor:
+    r"""$x \sigma(x)$ (also called swish)."""
+    return x * x.sigmoid()
+
+
+def adaptive_avgpool2d(x: Tensor, size: tuple[int, int]) -> Tensor:
+    """Average pooling to the output ``size``; each input side must be a multiple of it (the
+    windows then do not overlap, which is what `avgpool2d` computes)."""
+    h, w = x.shape[-2:]
+    oh, ow = size
+    if oh < 1 or ow < 1 or h % oh or w % ow:
+        raise ValueError(
+            f"adaptive_avgpool2d to {size} needs input sides that are multiples of it, "
+            f"got {x.shape}"
+        )
+    return avgpool2d(x, (h // oh, w // ow))
+
+
 def dropout(
     x: Tensor, rate: float, ignore: bool = False, generator: np.random.Generator | None = None
 ) -> Tensor:

@@ -310,6 +310,64 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay)
 
 
+class RMSprop(Optimizer):
+    """PyTorch's RMSprop: $v \\leftarrow \alpha v + (1 - \alpha) g^2$, then
+    $p \\leftarrow p - \\eta\\, g / (\\sqrt{v} + \\epsilon)$; ``centered`` divides by the spread
+    $\\sqrt{v - \bar g^2}$ instead, and ``momentum`` $\\mu$ keeps
+    $b \\leftarrow \\mu b + g / (\\sqrt{v} + \\epsilon)$ and steps by $\\eta b$."""
+
+    def __init__(
+        self,
+        params: Iterable[Parameter] | Iterable[Mapping[str, Any]],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+        )
+
+    def _validate(self, group: Group) -> None:
+        super()._validate(group)
+        alpha, eps, wd, mu = group["alpha"], group["eps"], group["weight_decay"], group["momentum"]
+        if not 0.0 <= alpha <= 1.0 or eps < 0 or wd < 0 or mu < 0:
+            raise ValueError(
+                f"need alpha in [0, 1] and eps, weight_decay, momentum >= 0; got alpha={alpha}, "
+                f"eps={eps}, weight_decay={wd}, momentum={mu}"
+            )
+
+    def _update(self, value: Values, grad: Values, state: dict[str, Any], group: Group) -> Values:
+        alpha: float = group["alpha"]
+        lr: float = group["lr"]
+        g: Values = grad + group["weight_decay"] * value
+        first = "square_avg" not in state
+        v: Values = (
+            (1 - alpha) * g * g if first else alpha * state["square_avg"] + (1 - alpha) * g * g
+        )
+        state["square_avg"] = v
+        if group["centered"]:
+            mean: Values = (1 - alpha) * g if first else alpha * state["grad_avg"] + (1 - alpha) * g
+            state["grad_avg"] = mean
+            v = v - mean * mean
+        denom: Values = _sqrt(v) + group["eps"]
+        if group["momentum"] > 0:
+            step: Values = (
+                g / denom if first else group["momentum"] * state["momentum_buffer"] + g / denom
+            )
+            state["momentum_buffer"] = step
+            return value - lr * step
+        return value - lr * (g / denom)
+
+
 class StepLR:
     """Multiply every group's learning rate by ``gamma`` once every ``step_size`` calls of
     `step` (one call per epoch), as PyTorch's ``lr_scheduler.StepLR``."""
