@@ -31,7 +31,8 @@ UNSUPPORTED: list[tuple[str, Callable[[], Any]]] = [
     ("Tensor.register_hook", lambda: _x().register_hook),
     ("torch.nn.Transformer", lambda: nn.Transformer),
     ("torch.nn.functional.gelu", lambda: F.gelu),
-    ("torch.optim.RMSprop", lambda: torch.optim.RMSprop),
+    ("torch.optim.Adagrad", lambda: torch.optim.Adagrad),
+    ("only sides that divide evenly", lambda: F.adaptive_avg_pool2d(torch.ones(1, 1, 5, 5), 2)),
     ("groups", lambda: F.conv2d(torch.ones(1, 2, 4, 4), torch.ones(2, 1, 3, 3), groups=2)),
     ("stride != kernel_size", lambda: F.max_pool2d(torch.ones(1, 1, 4, 4), 2, stride=1)),
     ("amsgrad", lambda: torch.optim.Adam([nn.Parameter(torch.ones(2))], amsgrad=True)),
@@ -57,6 +58,7 @@ def test_hasattr_is_false_for_what_is_missing() -> None:
 ERRORS: list[tuple[type[Exception], str, Callable[[], Any]]] = [
     (RuntimeError, "floating point", lambda: torch.tensor([1, 2], requires_grad=True)),
     (RuntimeError, "leaf Variable", lambda: _x().add_(1.0)),
+    (RuntimeError, "dim 0 appears multiple times", lambda: _x().sum((0, -2))),
     (RuntimeError, "detach", lambda: _x().numpy()),
     (RuntimeError, "Long", lambda: torch.tensor([1, 2]).mean()),
     (RuntimeError, "scalar outputs", lambda: (_x() * 2).backward()),

@@ -350,6 +350,43 @@ CASES = [
         with_trailing_params(2),
     ),
     Case(
+        "logsumexp",
+        lambda T, a: (T.logsumexp(a, 0), a.logsumexp(-1, keepdim=True), a.logsumexp((0, -1))),
+        one(arrays(shapes(2, 3), lo=-50, hi=50)),
+    ),
+    Case(
+        "regression losses",
+        lambda T, x, t: (
+            T.nn.functional.l1_loss(x, t),
+            T.nn.functional.smooth_l1_loss(x, t, beta=0.5),
+            T.nn.functional.huber_loss(x, t, reduction="sum", delta=2.0),
+            T.nn.L1Loss(reduction="none")(x, t),
+            T.nn.SmoothL1Loss()(x, t),
+            T.nn.HuberLoss(delta=0.5)(x, t),
+        ),
+        pair_same(),
+    ),
+    Case(
+        "silu, softplus",
+        lambda T, x: (
+            T.nn.functional.silu(x),
+            T.nn.functional.softplus(x),
+            T.nn.functional.softplus(x, beta=2.0),
+            T.nn.SiLU()(x),
+            T.nn.Softplus(beta=0.5)(x),
+        ),
+        one(arrays(lo=-30, hi=30)),
+    ),
+    Case(
+        "adaptive_avg_pool2d",
+        lambda T, x: (
+            T.nn.functional.adaptive_avg_pool2d(x, 1),
+            T.nn.functional.adaptive_avg_pool2d(x, (3, None)),
+            T.nn.AdaptiveAvgPool2d((1, 2))(x),
+        ),
+        one(images(side=(6, 6))),
+    ),
+    Case(
         "activations",
         lambda T, x: (
             T.nn.functional.relu(x),
@@ -499,7 +536,7 @@ def test_a_model_trains_as_in_torch(x: Array, y: Array, lr: float) -> None:
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-6, atol=1e-9, err_msg=name)
 
 
-@pytest.mark.parametrize("make", ["Adam", "AdamW", "SGD"])
+@pytest.mark.parametrize("make", ["Adam", "AdamW", "SGD", "RMSprop"])
 @given(w=tensor_data((3, 2)), g=tensor_data((3, 2)))
 def test_optimizers_step_as_in_torch(make: str, w: Array, g: Array) -> None:
     import torch

@@ -112,6 +112,10 @@ def std(
     return x.std(dim, unbiased, keepdim, correction=correction)
 
 
+def logsumexp(x: Tensor, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
+    return x.logsumexp(dim, keepdim)
+
+
 def square(x: Tensor) -> Tensor:
     return x.square()
 
@@ -264,6 +268,7 @@ __all__ = [
     "le",
     "log",
     "log_softmax",
+    "logsumexp",
     "lt",
     "masked_fill",
     "matmul",

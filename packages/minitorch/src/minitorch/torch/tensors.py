@@ -137,8 +137,12 @@ def _dim(d: int, ndim: int) -> int:
 
 
 def _dims(dim: int | Sequence[int], ndim: int) -> list[int]:
-    """One dim or several, each made non-negative, sorted, without repeats."""
-    return sorted({_dim(d, ndim) for d in ((dim,) if isinstance(dim, int) else dim)})
+    """One dim or several, each made non-negative, sorted; a repeated dim is PyTorch's error."""
+    given = [_dim(d, ndim) for d in ((dim,) if isinstance(dim, int) else dim)]
+    for d in given:
+        if given.count(d) > 1:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return sorted(given)
 
 
 def _floating(x: Tensor, name: str) -> None:
@@ -759,6 +763,23 @@ class Tensor:
             )
         return self._reduce(dim, keepdim, lambda t, d: t.mean(d), self._dtype)
 
+    def _merged(
+        self,
+        dim: int | Sequence[int] | None,
+        keepdim: builtins.bool,
+        fn: Callable[[mt.Tensor, int], mt.Tensor],
+        dt: DType,
+    ) -> Tensor:
+        """``fn`` (a reduction keeping its dim) over ``dim`` (all when None) merged into one
+        last dim: PyTorch's reductions over several dims that are not repeated ones."""
+        dims = list(range(self.ndim)) if dim is None else _dims(dim, self.ndim)
+        rest = [d for d in range(self.ndim) if d not in dims]
+        merged = self.permute(*rest, *dims).reshape(*[self.shape[d] for d in rest], -1)
+        out = wrap(fn(merged._t, merged.ndim - 1), dt).squeeze(-1)
+        if keepdim:
+            out = out.reshape(*[1 if d in dims else n for d, n in enumerate(self.shape)])
+        return out
+
     def _spread(
         self,
         fn: Callable[[mt.Tensor, int, int], mt.Tensor],
@@ -767,17 +788,10 @@ class Tensor:
         keepdim: builtins.bool,
         correction: int | None,
     ) -> Tensor:
-        """mt-nn's `var` or `std` over ``dim`` (all by default) merged into one last dim, with
-        Bessel's ``correction`` (1 unless ``unbiased=False``)."""
+        """mt-nn's `var` or `std` with Bessel's ``correction`` (1 unless ``unbiased=False``)."""
         _floating(self, fn.__name__)
         c = (1 if unbiased else 0) if correction is None else correction
-        dims = list(range(self.ndim)) if dim is None else _dims(dim, self.ndim)
-        rest = [d for d in range(self.ndim) if d not in dims]
-        merged = self.permute(*rest, *dims).reshape(*[self.shape[d] for d in rest], -1)
-        out = wrap(fn(merged._t, merged.ndim - 1, c), self._dtype).squeeze(-1)
-        if keepdim:
-            out = out.reshape(*[1 if d in dims else n for d, n in enumerate(self.shape)])
-        return out
+        return self._merged(dim, keepdim, lambda t, d: fn(t, d, c), self._dtype)
 
     def var(
         self,
@@ -798,6 +812,11 @@ class Tensor:
         correction: int | None = None,
     ) -> Tensor:
         return self._spread(mt_nn.std, dim, unbiased, keepdim, correction)
+
+    def logsumexp(self, dim: int | Sequence[int], keepdim: builtins.bool = False) -> Tensor:
+        """Log-sum-exp over ``dim``, by mt-nn's stable `logsumexp`."""
+        dt = self._dtype if self._dtype.is_floating_point else dtypes.get_default_dtype()
+        return self._merged(dim, keepdim, mt_nn.logsumexp, dt)
 
     def _extreme(self, which: str, dim: Any, keepdim: builtins.bool) -> Any:
         fn = mt_nn.max if which == "max" else mt_nn.min

@@ -5,6 +5,7 @@ from typing import Any
 from ..tensors import UnsupportedError
 from . import functional, init, utils
 from .layers import (
+    AdaptiveAvgPool2d,
     AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
@@ -16,7 +17,9 @@ from .layers import (
     Dropout,
     Embedding,
     Flatten,
+    HuberLoss,
     Identity,
+    L1Loss,
     LayerNorm,
     LeakyReLU,
     Linear,
@@ -26,12 +29,16 @@ from .layers import (
     NLLLoss,
     ReLU,
     Sigmoid,
+    SiLU,
+    SmoothL1Loss,
     Softmax,
+    Softplus,
     Tanh,
 )
 from .modules import Module, ModuleList, Parameter, Sequential
 
 __all__ = [
+    "AdaptiveAvgPool2d",
     "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
@@ -43,7 +50,9 @@ __all__ = [
     "Dropout",
     "Embedding",
     "Flatten",
+    "HuberLoss",
     "Identity",
+    "L1Loss",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
@@ -56,8 +65,11 @@ __all__ = [
     "Parameter",
     "ReLU",
     "Sequential",
+    "SiLU",
     "Sigmoid",
+    "SmoothL1Loss",
     "Softmax",
+    "Softplus",
     "Tanh",
     "functional",
     "init",

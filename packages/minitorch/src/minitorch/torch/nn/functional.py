@@ -42,6 +42,19 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -
     return where(x > 0, x, x * negative_slope)
 
 
+def silu(x: Tensor, inplace: bool = False) -> Tensor:
+    r"""$x \sigma(x)$."""
+    _floating(x, "silu")
+    return wrap(mt_nn.silu(x._t), x.dtype)
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """$\frac1\beta \\log(1 + e^{\beta x})$ (stable everywhere, so ``threshold`` is not
+    needed: above it the result equals PyTorch's linear branch to float64 precision)."""
+    _floating(x, "softplus")
+    return wrap(mt_nn.softplus(x._t, beta), x.dtype)
+
+
 def softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
     return x.softmax(dim)
 
@@ -131,6 +144,22 @@ def cross_entropy(
 
 def mse_loss(x: Tensor, target: Tensor, reduction: Reduction = "mean") -> Tensor:
     return _loss(mt_nn.mse_loss(x._t, target._t, reduction), x, reduction)
+
+
+def l1_loss(x: Tensor, target: Tensor, reduction: Reduction = "mean") -> Tensor:
+    return _loss(mt_nn.l1_loss(x._t, target._t, reduction), x, reduction)
+
+
+def smooth_l1_loss(
+    x: Tensor, target: Tensor, reduction: Reduction = "mean", beta: float = 1.0
+) -> Tensor:
+    return _loss(mt_nn.smooth_l1_loss(x._t, target._t, reduction, beta), x, reduction)
+
+
+def huber_loss(
+    x: Tensor, target: Tensor, reduction: Reduction = "mean", delta: float = 1.0
+) -> Tensor:
+    return _loss(mt_nn.huber_loss(x._t, target._t, reduction, delta), x, reduction)
 
 
 def binary_cross_entropy(
@@ -322,6 +351,19 @@ def batch_norm(
         None if t is None else t._t for t in (running_mean, running_var, weight, bias)
     )
     return wrap(mt_nn.batch_norm(x._t, mean, var, w, b, training, momentum, eps), x.dtype)
+
+
+def adaptive_avg_pool2d(x: Tensor, output_size: int | Sequence[int | None]) -> Tensor:
+    """Average pooling to ``output_size`` (``None`` keeps a side), for input sides that are
+    multiples of it; other sizes (overlapping windows) raise `UnsupportedError`."""
+    size = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    h, w = x.shape[-2:]
+    oh, ow = (h if size[0] is None else size[0]), (w if size[1] is None else size[1])
+    if oh < 1 or ow < 1 or h % oh or w % ow:
+        raise UnsupportedError(
+            f"adaptive_avg_pool2d from {(h, w)} to {(oh, ow)}: only sides that divide evenly"
+        )
+    return wrap(mt_nn.adaptive_avgpool2d(x._t, (oh, ow)), x.dtype)
 
 
 def embedding(x: Tensor, weight: Tensor) -> Tensor:

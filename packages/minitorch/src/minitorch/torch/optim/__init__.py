@@ -135,9 +135,28 @@ class AdamW(_Closure, mt_nn.AdamW):
         super().__init__(_params(params), lr, tuple(betas), eps, weight_decay)  # type: ignore[arg-type]  # a pair
 
 
+class RMSprop(_Closure, mt_nn.RMSprop):
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        capturable: bool = False,
+        foreach: Any = None,
+        maximize: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        _refuse(capturable=capturable, maximize=maximize, differentiable=differentiable)
+        super().__init__(_params(params), lr, alpha, eps, weight_decay, momentum, centered)
+
+
 Optimizer = mt_nn.Optimizer
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "lr_scheduler"]
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
 
 
 def __getattr__(name: str) -> Any:
