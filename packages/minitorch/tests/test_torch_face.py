@@ -31,7 +31,7 @@ UNSUPPORTED: list[tuple[str, Callable[[], Any]]] = [
     ("Tensor.register_hook", lambda: _x().register_hook),
     ("torch.nn.Transformer", lambda: nn.Transformer),
     ("torch.nn.functional.gelu", lambda: F.gelu),
-    ("torch.optim.Adagrad", lambda: torch.optim.Adagrad),
+    ("torch.optim.LBFGS", lambda: torch.optim.LBFGS),
     ("only sides that divide evenly", lambda: F.adaptive_avg_pool2d(torch.ones(1, 1, 5, 5), 2)),
     ("groups", lambda: F.conv2d(torch.ones(1, 2, 4, 4), torch.ones(2, 1, 3, 3), groups=2)),
     ("stride != kernel_size", lambda: F.max_pool2d(torch.ones(1, 1, 4, 4), 2, stride=1)),

@@ -536,7 +536,7 @@ def test_a_model_trains_as_in_torch(x: Array, y: Array, lr: float) -> None:
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-6, atol=1e-9, err_msg=name)
 
 
-@pytest.mark.parametrize("make", ["Adam", "AdamW", "SGD", "RMSprop"])
+@pytest.mark.parametrize("make", ["Adam", "AdamW", "SGD", "RMSprop", "Adagrad"])
 @given(w=tensor_data((3, 2)), g=tensor_data((3, 2)))
 def test_optimizers_step_as_in_torch(make: str, w: Array, g: Array) -> None:
     import torch
@@ -666,3 +666,19 @@ def test_batch_norm_trains_and_evaluates_as_in_torch(
     for m in modules:
         m.eval()
     assert_torch_parity(lambda T, t: modules[T is ours](t), batches[2], ours=ours)
+
+
+def test_module_dict_holds_named_children_as_in_torch() -> None:
+    import torch
+
+    dicts = [T.nn.ModuleDict({"enc": T.nn.Linear(3, 2), "act": T.nn.ReLU()}) for T in (torch, ours)]
+    for d in dicts:
+        d["dec"] = type(d["enc"])(2, 3)
+    assert repr(dicts[1]) == repr(dicts[0])
+    assert list(dicts[1].keys()) == list(dicts[0].keys()) == ["enc", "act", "dec"]
+    assert [n for n, _ in dicts[1].named_parameters()] == [
+        n for n, _ in dicts[0].named_parameters()
+    ]
+    assert "act" in dicts[1] and len(dicts[1]) == 3
+    del dicts[1]["act"]
+    assert list(dicts[1]) == ["enc", "dec"]

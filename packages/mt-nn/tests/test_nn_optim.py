@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from mt_autodiff import Scalar
 from mt_nn import (
     SGD,
+    Adagrad,
     Adam,
     AdamW,
     Optimizer,
@@ -436,3 +437,28 @@ def test_rmsprop_matches_recorded_rule_and_torch(
 def test_rmsprop_rejects_bad_settings() -> None:
     with pytest.raises(ValueError, match="alpha"):
         RMSprop([Parameter(tensor([1.0]))], alpha=1.5)
+
+
+@given(
+    start=tensor_data(SHAPE, -2, 2),
+    target=tensor_data(SHAPE, -2, 2),
+    lr_decay=st.sampled_from([0.0, 0.1]),
+    initial=st.sampled_from([0.0, 0.5]),
+)
+def test_adagrad_matches_recorded_rule(
+    start: Array, target: Array, lr_decay: float, initial: float
+) -> None:
+    """``torch.optim.Adagrad`` as recorded in its documentation."""
+    ours = run_ours(
+        lambda ps: Adagrad(ps, lr=0.1, lr_decay=lr_decay, initial_accumulator_value=initial),
+        start,
+        target,
+    )
+    p, total = start, np.full_like(start, initial)
+    for t in range(1, STEPS + 1):
+        g = loss_grad(p, target)
+        total = total + g * g
+        p = p - 0.1 / (1 + (t - 1) * lr_decay) * g / (np.sqrt(total) + 1e-10)
+    assert_tensors_close(ours, p, "Adagrad", rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="lr_decay"):
+        Adagrad([Parameter(tensor([1.0]))], lr_decay=-1.0)

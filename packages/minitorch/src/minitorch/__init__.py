@@ -39,6 +39,7 @@ from mt_cuda import (
 from mt_nn import (
     MLP,
     SGD,
+    Adagrad,
     Adam,
     AdamW,
     AvgPool2d,
@@ -164,6 +165,7 @@ __all__ = [
     "LT",
     "MLP",
     "SGD",
+    "Adagrad",
     "Adam",
     "AdamW",
     "Add",

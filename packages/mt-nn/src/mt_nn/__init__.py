@@ -55,6 +55,7 @@ from .nn import (
 from .norm import Std, batch_norm, layer_norm, std, var
 from .optim import (
     SGD,
+    Adagrad,
     Adam,
     AdamW,
     Optimizer,
@@ -68,6 +69,7 @@ from .train import History, accuracy, fit, predict_proba
 __all__ = [
     "MLP",
     "SGD",
+    "Adagrad",
     "Adam",
     "AdamW",
     "AvgPool2d",

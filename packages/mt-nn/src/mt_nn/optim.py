@@ -368,6 +368,47 @@ class RMSprop(Optimizer):
         return value - lr * (g / denom)
 
 
+class Adagrad(Optimizer):
+    r"""PyTorch's Adagrad: the step size $\eta / (1 + (t - 1)\,\delta)$ with ``lr_decay``
+    $\delta$, $s \leftarrow s + g^2$ (from ``initial_accumulator_value``), then
+    $p \leftarrow p - \eta_t\, g / (\sqrt{s} + \epsilon)$."""
+
+    def __init__(
+        self,
+        params: Iterable[Parameter] | Iterable[Mapping[str, Any]],
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+    ) -> None:
+        super().__init__(
+            params,
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+        )
+
+    def _validate(self, group: Group) -> None:
+        super()._validate(group)
+        names = ("lr_decay", "weight_decay", "initial_accumulator_value", "eps")
+        bad = {name: group[name] for name in names if group[name] < 0}
+        if bad:
+            raise ValueError(f"Adagrad settings must be >= 0, got {bad}")
+
+    def _update(self, value: Values, grad: Values, state: dict[str, Any], group: Group) -> Values:
+        g: Values = grad + group["weight_decay"] * value
+        t = state.get("step", 0) + 1
+        start: float = group["initial_accumulator_value"]
+        total: Values = (g * g + start) if t == 1 else state["sum"] + g * g
+        state.update(step=t, sum=total)
+        lr: float = group["lr"] / (1 + (t - 1) * group["lr_decay"])
+        denom: Values = _sqrt(total) + group["eps"]
+        return value - lr * (g / denom)
+
+
 class StepLR:
     """Multiply every group's learning rate by ``gamma`` once every ``step_size`` calls of
     `step` (one call per epoch), as PyTorch's ``lr_scheduler.StepLR``."""

@@ -35,7 +35,7 @@ from .layers import (
     Softplus,
     Tanh,
 )
-from .modules import Module, ModuleList, Parameter, Sequential
+from .modules import Module, ModuleDict, ModuleList, Parameter, Sequential
 
 __all__ = [
     "AdaptiveAvgPool2d",
@@ -60,6 +60,7 @@ __all__ = [
     "MSELoss",
     "MaxPool2d",
     "Module",
+    "ModuleDict",
     "ModuleList",
     "NLLLoss",
     "Parameter",

@@ -327,3 +327,46 @@ class ModuleList(Module):
 
     def forward(self, *args: Any) -> Any:
         raise UnsupportedError("ModuleList is not callable; call its modules")
+
+
+class ModuleDict(Module):
+    """Modules by name, registered as children in insertion order."""
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] = ()) -> None:
+        super().__init__()
+        self.update(modules)
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        pairs = modules.items() if isinstance(modules, Mapping) else modules
+        for name, module in pairs:
+            self[name] = module
+
+    def __setitem__(self, name: str, module: Module) -> None:
+        self.add_module(name, module)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._modules[name]
+
+    def __delitem__(self, name: str) -> None:
+        del self._modules[name]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._modules
+
+    def keys(self) -> Iterable[str]:
+        return self._modules.keys()
+
+    def values(self) -> Iterable[mt_operators.Module]:
+        return self._modules.values()
+
+    def items(self) -> Iterable[tuple[str, mt_operators.Module]]:
+        return self._modules.items()
+
+    def forward(self, *args: Any) -> Any:
+        raise UnsupportedError("ModuleDict is not callable; call its modules")

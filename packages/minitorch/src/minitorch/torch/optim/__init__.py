@@ -135,6 +135,27 @@ class AdamW(_Closure, mt_nn.AdamW):
         super().__init__(_params(params), lr, tuple(betas), eps, weight_decay)  # type: ignore[arg-type]  # a pair
 
 
+class Adagrad(_Closure, mt_nn.Adagrad):
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+        foreach: Any = None,
+        *,
+        maximize: bool = False,
+        differentiable: bool = False,
+        fused: Any = None,
+    ) -> None:
+        _refuse(maximize=maximize, differentiable=differentiable, fused=fused)
+        super().__init__(
+            _params(params), lr, lr_decay, weight_decay, initial_accumulator_value, eps
+        )
+
+
 class RMSprop(_Closure, mt_nn.RMSprop):
     def __init__(
         self,
@@ -156,7 +177,7 @@ class RMSprop(_Closure, mt_nn.RMSprop):
 
 Optimizer = mt_nn.Optimizer
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
 
 
 def __getattr__(name: str) -> Any:
