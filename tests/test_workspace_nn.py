@@ -266,6 +266,13 @@ NN_OPS: tuple[TensorOpInfo, ...] = (
         shapes().map(lambda s: ((s,), None)),
     ),
     TensorOpInfo(
+        "elu",
+        "ReLU",
+        lambda _, x: nn.elu(x),
+        lambda _, x: as_array(np.where(x > 0, x, np.expm1(np.minimum(x, 0.0)))),
+        shapes().map(lambda s: ((s,), None)),
+    ),
+    TensorOpInfo(
         "huber_loss",
         "Clamp",
         lambda t, x: nn.huber_loss(x, like(x, t), delta=0.5),

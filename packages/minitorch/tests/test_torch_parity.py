@@ -367,13 +367,15 @@ CASES = [
         pair_same(),
     ),
     Case(
-        "silu, softplus",
+        "silu, softplus, elu",
         lambda T, x: (
             T.nn.functional.silu(x),
             T.nn.functional.softplus(x),
             T.nn.functional.softplus(x, beta=2.0),
             T.nn.SiLU()(x),
             T.nn.Softplus(beta=0.5)(x),
+            T.nn.functional.elu(x),
+            T.nn.ELU(alpha=0.5)(x),
         ),
         one(arrays(lo=-30, hi=30)),
     ),

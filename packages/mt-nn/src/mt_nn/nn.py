@@ -246,6 +246,12 @@ def silu(x: Tensor) -> Tensor:
     return x * x.sigmoid()
 
 
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """$x$ for $x > 0$, else $\alpha (e^x - 1)$, as $\\max(x, 0) + \alpha (e^{\\min(x, 0)} - 1)$:
+    no branch, no overflow, and PyTorch's gradient $\alpha$ at 0."""
+    return x.relu() + (x.clamp(max=0.0).exp() - 1.0) * alpha
+
+
 def adaptive_avgpool2d(x: Tensor, size: tuple[int, int]) -> Tensor:
     """Average pooling to the output ``size``; each input side must be a multiple of it (the
     windows then do not overlap, which is what `avgpool2d` computes)."""

@@ -5,6 +5,7 @@ from typing import Any
 from ..tensors import UnsupportedError
 from . import functional, init, utils
 from .layers import (
+    ELU,
     AdaptiveAvgPool2d,
     AvgPool2d,
     BatchNorm1d,
@@ -38,6 +39,7 @@ from .layers import (
 from .modules import Module, ModuleDict, ModuleList, Parameter, Sequential
 
 __all__ = [
+    "ELU",
     "AdaptiveAvgPool2d",
     "AvgPool2d",
     "BCELoss",

@@ -48,6 +48,11 @@ def silu(x: Tensor, inplace: bool = False) -> Tensor:
     return wrap(mt_nn.silu(x._t), x.dtype)
 
 
+def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    _floating(x, "elu")
+    return wrap(mt_nn.elu(x._t, alpha), x.dtype)
+
+
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """$\frac1\beta \\log(1 + e^{\beta x})$ (stable everywhere, so ``threshold`` is not
     needed: above it the result equals PyTorch's linear branch to float64 precision)."""
