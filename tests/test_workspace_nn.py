@@ -310,8 +310,9 @@ NN_OPS: tuple[TensorOpInfo, ...] = (
 )
 """Every mt-nn op, with its numpy reference (course semantics: dims kept, conv anchored left)."""
 
-DISTINCT = {"max", "maxpool2d"}
-"""Ops whose gradient is undefined at ties: their inputs are drawn with distinct values."""
+DISTINCT = {"max", "maxpool2d", "std"}
+"""Ops whose gradient is undefined at ties (for std: at zero spread, a kink like abs's at 0):
+their inputs are drawn with distinct values, one apart."""
 
 
 @st.composite
