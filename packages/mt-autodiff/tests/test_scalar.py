@@ -224,8 +224,17 @@ def test_chain_rule_pairs_inputs_with_derivatives() -> None:
     ]
     used_twice = Scalar(0.0, ScalarHistory(Add, Context(), [x, x]))
     assert [v for v, _ in used_twice.chain_rule(1.0)] == [x, x]
-    assert (x * 2.0).chain_rule(1.0)[0][0] is x
-    assert len((x * 2.0).chain_rule(1.0)) == 1
+    pairs = (x * 2.0).chain_rule(1.0)
+    assert pairs[0][0] is x
+    assert len(pairs) == 2 and pairs[1][0].is_constant() and pairs[1][1] == x.data
+
+
+def test_backpropagate_skips_the_constants_chain_rule_pairs() -> None:
+    x = Scalar(3.0)
+    c = Scalar(4.0, back=None)
+    (x * c).backward()
+    assert x.derivative == 4.0
+    assert c.derivative is None
 
 
 def test_repr_hash_bool_and_float() -> None:

@@ -239,8 +239,6 @@ def test_leaf_state_requires_grad_detach_no_grad() -> None:
     assert x.requires_grad() and x.is_leaf()
     y = x * 2.0
     assert y.requires_grad() and not y.is_leaf()
-    y.requires_grad_()
-    assert not y.is_leaf(), "requires_grad_() on a non-leaf keeps its graph"
     assert y.detach().is_constant() and x.grad is None
     with no_grad():
         assert (x * 2.0).is_constant()
@@ -248,3 +246,27 @@ def test_leaf_state_requires_grad_detach_no_grad() -> None:
     assert z.is_constant()
     x.requires_grad_(False)
     assert x.is_constant()
+
+
+def test_requires_grad_on_a_non_leaf_makes_a_fresh_leaf() -> None:
+    """The course's semantics: gradients stop at the new leaf (``grad_check(f, t.sum(0))``)."""
+    x = tensor([[1.0, 2.0], [3.0, 4.0]]).requires_grad_()
+    y = x.sum(0)
+    assert not y.is_leaf()
+    assert y.requires_grad_() is y and y.is_leaf()
+    (y * 3.0).sum().backward()
+    assert_tensors_close(_grad(y), [[3.0, 3.0]], "the new leaf's gradient")
+    assert x.grad is None, "nothing flows past the new leaf"
+    leaf_before = x.history
+    x.requires_grad_()
+    assert x.history is leaf_before, "a leaf stays the same leaf"
+
+
+def test_chain_rule_pairs_every_input_constants_too() -> None:
+    x = tensor([1.0, 2.0]).requires_grad_()
+    c = tensor([5.0, 7.0])
+    pairs = list((x * c).chain_rule(tensor([1.0, 1.0])))
+    assert pairs[0][0] is x and pairs[1][0] is c
+    assert_tensors_close(pairs[0][1], [5.0, 7.0], "the variable's gradient")
+    (x * c).sum().backward()
+    assert c.grad is None and x.grad is not None

@@ -13,9 +13,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mt_tensor import (
+    NumpyOps,
     SimpleBackend,
+    SimpleOps,
     Tensor,
     TensorBackend,
+    TensorOps,
     backends,
     default_backend,
     get_backend,
@@ -147,3 +150,20 @@ def test_matmul_of_normal_values_agrees_with_numpy(name: str) -> None:
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=(3, 5, 4)), rng.normal(size=(4, 2))
     assert_tensors_close(tensor(a, backend=name) @ tensor(b, backend=name), a @ b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("ops", [SimpleOps, NumpyOps])
+def test_backend_from_an_ops_class_as_the_course_writes_it(ops: type[TensorOps]) -> None:
+    """``TensorBackend(SimpleOps)`` (the class) works like the registered backend of its name,
+    and tensors on the two mix (one storage kind)."""
+    course = TensorBackend(ops)
+    registered = get_backend(ops.name)
+    assert course.name == registered.name and isinstance(course.ops, ops)
+    x, y = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([10.0, 20.0])
+    a = tensor(x.tolist(), backend=course).requires_grad_()
+    b = tensor(y.tolist(), backend=registered).requires_grad_()
+    out = (a * b + a @ a).sum()
+    out.backward()
+    assert_tensors_close(out, [(x * y + x @ x).sum()], "value on a class-made backend")
+    assert a.grad is not None and b.grad is not None
+    assert_tensors_close(b.grad, x.sum(0), "gradient into the registered backend's tensor")

@@ -131,7 +131,10 @@ class Scalar:
         return h.inputs
 
     def chain_rule(self, d_output: float) -> list[tuple[Scalar, float]]:
-        """Each non-constant input with $d_{output} \\cdot \\partial f / \\partial x_i$."""
+        """Every input, constants included, with $d_{output} \\cdot \\partial f / \\partial x_i$.
+
+        As in the course, one pair per input; `backpropagate` skips the constants.
+        """
         h = self.history
         if h is None or h.last_fn is None:
             raise RuntimeError(f"chain_rule needs a value made by a function, not {self!r}")
@@ -144,7 +147,7 @@ class Scalar:
                 f"{h.last_fn.__name__}.backward returned {len(derivs)} derivatives "
                 f"for {len(h.inputs)} inputs"
             )
-        return [(x, d) for x, d in zip(h.inputs, derivs, strict=True) if x.history is not None]
+        return list(zip(h.inputs, derivs, strict=True))
 
     def accumulate_derivative(self, x: float) -> None:
         """Add ``x`` to this leaf's derivative (a value used twice gets both shares)."""

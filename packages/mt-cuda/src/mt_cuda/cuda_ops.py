@@ -32,6 +32,20 @@ from mt_tensor.tensor_ops import (
     zip_shape,
 )
 
+__all__ = [
+    "MAX_GRID_Z",
+    "PRACTICE_BLOCK",
+    "SIMULATOR_THREADS",
+    "SIMULATOR_TILE",
+    "THREADS_PER_BLOCK",
+    "TILE",
+    "CudaBackend",
+    "CudaOps",
+    "load_backend",
+    "mm_practice",
+    "sum_practice",
+]
+
 if TYPE_CHECKING:
     from mt_tensor import Tensor
 

@@ -37,6 +37,15 @@ from . import cache, fast_math, kernels, matmul
 from .kernels import Kernels
 from .matmul import matmul_parallel, matmul_serial
 
+__all__ = [
+    "COSTLY",
+    "MATMUL_PARALLEL_MIN",
+    "PARALLEL_MIN",
+    "FastOps",
+    "FastTensorBackend",
+    "load_backend",
+]
+
 cache.refresh(
     [k for m in (kernels, matmul, fast_math) for k in vars(m).values() if hasattr(k, "_cache")],
     [operators, tensor_data, fast_math, kernels, matmul],

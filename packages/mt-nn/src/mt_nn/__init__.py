@@ -1,8 +1,8 @@
 """Stage 4: neural-network functions, layers, losses, optimizers and training."""
 
-from . import data, models, nn, norm, optim, train
+from . import data, models, nn, norm, optim, train  # noqa: F401  (reached as mt_nn.data, ...)
 from .__about__ import __version__
-from .conv import Conv2dFun, conv1d, conv2d, unfold_conv2d
+from .conv import Conv1dFun, Conv2dFun, conv1d, conv2d, unfold_conv2d
 from .data import DataLoader, Dataset, digits_dataset, load_digits, points_dataset
 from .layers import (
     AvgPool2d,
@@ -67,6 +67,7 @@ from .optim import (
 )
 from .train import History, accuracy, fit, predict_proba
 
+# The stage's names; its modules (`nn`, `optim`, `data`, ...) are reached as ``mt_nn.nn``, ...
 __all__ = [
     "MLP",
     "SGD",
@@ -77,6 +78,7 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "Conv1d",
+    "Conv1dFun",
     "Conv2d",
     "Conv2dFun",
     "DataLoader",
@@ -113,7 +115,6 @@ __all__ = [
     "conv1d",
     "conv2d",
     "cross_entropy",
-    "data",
     "digits_dataset",
     "dropout",
     "elu",
@@ -128,13 +129,9 @@ __all__ = [
     "max",
     "maxpool2d",
     "min",
-    "models",
     "mse_loss",
     "nll_loss",
-    "nn",
-    "norm",
     "one_hot",
-    "optim",
     "points_dataset",
     "predict_proba",
     "silu",
@@ -143,7 +140,6 @@ __all__ = [
     "softplus",
     "std",
     "tile",
-    "train",
     "unfold_conv2d",
     "var",
 ]

@@ -22,6 +22,14 @@ from numba import njit, prange
 from mt_autodiff import Context
 from mt_tensor import Function, Tensor, TensorBackend
 
+__all__ = [
+    "Conv1dFun",
+    "Conv2dFun",
+    "conv1d",
+    "conv2d",
+    "unfold_conv2d",
+]
+
 Array = npt.NDArray[np.float64]
 Pair = tuple[int, int]
 F = TypeVar("F", bound=Callable[..., object])
@@ -298,6 +306,30 @@ class Conv2dFun(Function):
         if has_bias:
             grads += (_from_array(backend, g.sum(axis=(0, 2, 3))),)
         return grads
+
+
+class Conv1dFun(Function):
+    """The course's 1-D convolution, ``Conv1dFun.apply(input, weight)``: ``(B, C, W)`` by
+    ``(OC, C, K)`` into ``(B, OC, W)``, computed as a `Conv2dFun` over rows of height 1."""
+
+    @staticmethod
+    def forward(ctx: Context, inp: Tensor, weight: Tensor) -> Tensor:
+        _check(inp, weight, None, 3)
+        b, c, w = inp.shape
+        o, _, k = weight.shape
+        out = Conv2dFun.forward(
+            ctx, inp.contiguous().view(b, c, 1, w), weight.contiguous().view(o, c, 1, k)
+        )
+        return out.view(b, o, w)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, ...]:
+        b, o, w = grad_output.shape
+        grad_in, grad_w = Conv2dFun.backward(ctx, grad_output.contiguous().view(b, o, 1, w))
+        return (
+            grad_in.view(grad_in.shape[0], grad_in.shape[1], w),
+            grad_w.view(grad_w.shape[0], grad_w.shape[1], grad_w.shape[3]),
+        )
 
 
 def _pair(v: int | Pair, name: str, minimum: int) -> Pair:

@@ -22,6 +22,28 @@ from mt_autodiff import Context
 from mt_tensor import Function, Tensor
 from mt_tensor.tensor_functions import check_dim
 
+__all__ = [
+    "Max",
+    "Pool2dFun",
+    "adaptive_avgpool2d",
+    "argmax",
+    "argmax_indices",
+    "argmin_indices",
+    "avgpool2d",
+    "dropout",
+    "elu",
+    "logsoftmax",
+    "logsumexp",
+    "manual_seed",
+    "max",
+    "maxpool2d",
+    "min",
+    "silu",
+    "softmax",
+    "softplus",
+    "tile",
+]
+
 Array = npt.NDArray[np.float64]
 F = TypeVar("F", bound=Callable[..., None])
 

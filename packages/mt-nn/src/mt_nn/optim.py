@@ -23,6 +23,18 @@ from mt_autodiff import no_grad
 from mt_operators import Parameter
 from mt_tensor import Tensor
 
+__all__ = [
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Optimizer",
+    "RMSprop",
+    "StepLR",
+    "clip_grad_norm_",
+    "clip_grad_value_",
+]
+
 Array = npt.NDArray[np.float64]
 Values = TypeVar("Values", Array, Tensor)
 """What an update rule computes on: numpy arrays on the host, tensors on a device backend."""

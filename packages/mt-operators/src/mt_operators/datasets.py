@@ -10,6 +10,19 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+__all__ = [
+    "Graph",
+    "Point",
+    "circle",
+    "datasets",
+    "diag",
+    "make_pts",
+    "simple",
+    "spiral",
+    "split",
+    "xor",
+]
+
 Point = tuple[float, float]
 
 

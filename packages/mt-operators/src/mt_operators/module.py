@@ -10,6 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+__all__ = [
+    "Module",
+    "Parameter",
+]
+
 
 class Parameter:
     """A named value that an optimizer may update in place.

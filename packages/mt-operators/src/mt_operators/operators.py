@@ -10,6 +10,35 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 
+__all__ = [
+    "add",
+    "addLists",
+    "central_difference",
+    "eq",
+    "exp",
+    "exp_back",
+    "id",
+    "inv",
+    "inv_back",
+    "is_close",
+    "log",
+    "log_back",
+    "lt",
+    "map",
+    "max",
+    "mul",
+    "neg",
+    "negList",
+    "prod",
+    "reduce",
+    "relu",
+    "relu_back",
+    "sigmoid",
+    "sigmoid_back",
+    "sum",
+    "zipWith",
+]
+
 EXP_MAX = 709.782712893384
 """The largest float whose ``exp`` is finite."""
 

@@ -13,6 +13,15 @@ from .tensor import Tensor
 from .tensor_data import UserShape
 from .tensor_ops import TensorBackend
 
+__all__ = [
+    "grad_central_difference",
+    "grad_check",
+    "ones",
+    "rand",
+    "tensor",
+    "zeros",
+]
+
 
 def _flatten(ls: Any) -> tuple[list[float], tuple[int, ...]]:
     """Values and shape of a nested list, or `ValueError` naming the ragged or bad entry."""

@@ -28,6 +28,11 @@ from .tensor_data import (
     shape_broadcast,
 )
 
+__all__ = [
+    "History",
+    "Tensor",
+]
+
 if TYPE_CHECKING:
     from .tensor_ops import TensorBackend
 
@@ -146,11 +151,12 @@ class Tensor:
     def requires_grad_(self, x: bool = True) -> Tensor:
         """Make this tensor a leaf that receives gradients (or stop it receiving them).
 
-        A tensor that already requires grad keeps its history, so its graph stays intact.
+        As in the course, a tensor made by a function becomes a fresh leaf: its gradient stops
+        here (``grad_check(f, t.sum(0))`` checks ``f`` alone). A leaf stays the same leaf.
         """
         if not x:
             self.history = None
-        elif self.history is None:
+        elif not self.is_leaf():
             self.history = History()
         return self
 
@@ -181,7 +187,8 @@ class Tensor:
         return self.history.inputs if self.history is not None else ()
 
     def chain_rule(self, d_output: Any) -> Iterable[tuple[Tensor, Any]]:
-        """Each input with its gradient, summed back to the input's shape."""
+        """Every input with its gradient, as in the course; constants' pairs are left
+        unsummed (`backpropagate` skips them), the others summed back to the input's shape."""
         h = self.history
         if h is None or h.last_fn is None:
             return []
@@ -192,9 +199,8 @@ class Tensor:
             )
         grads = h.last_fn._backward(h.ctx, d_output)
         return [
-            (inp, inp.expand(g))
+            (inp, g if inp.is_constant() else inp.expand(g))
             for inp, g in zip(h.inputs, grads, strict=True)
-            if not inp.is_constant()
         ]
 
     def release_graph(self) -> None:
@@ -232,7 +238,7 @@ class Tensor:
                 f"grad_output of shape {grad_output.shape} does not match the output's shape "
                 f"{self.shape}"
             )
-        elif grad_output.backend is not self.backend:
+        elif grad_output.backend.name != self.backend.name:
             raise ValueError(
                 f"grad_output is on backend {grad_output.backend.name!r} but the output is on "
                 f"{self.backend.name!r}; move it with .to({self.backend.name!r})"

@@ -16,6 +16,26 @@ from typing import Any, TypeAlias, cast
 import numpy as np
 import numpy.typing as npt
 
+__all__ = [
+    "MAX_DIMS",
+    "Index",
+    "IndexingError",
+    "OutIndex",
+    "Shape",
+    "Storage",
+    "Strides",
+    "TensorData",
+    "UserIndex",
+    "UserShape",
+    "UserStrides",
+    "broadcast_index",
+    "index_to_position",
+    "on_device",
+    "shape_broadcast",
+    "strides_from_shape",
+    "to_index",
+]
+
 Storage: TypeAlias = npt.NDArray[np.float64]
 """The flat float64 array a tensor's elements live in."""
 Index: TypeAlias = npt.NDArray[np.int64]

@@ -21,6 +21,36 @@ from mt_autodiff import Context, is_grad_enabled
 
 from .tensor_data import IndexingError
 
+__all__ = [
+    "EQ",
+    "LT",
+    "Abs",
+    "Add",
+    "All",
+    "BroadcastTo",
+    "Clamp",
+    "Copy",
+    "Exp",
+    "Floor",
+    "Function",
+    "Inv",
+    "IsClose",
+    "Log",
+    "MatMul",
+    "Mul",
+    "Neg",
+    "Permute",
+    "Pow",
+    "ReLU",
+    "Sigmoid",
+    "Sqrt",
+    "Sum",
+    "Tanh",
+    "Trunc",
+    "View",
+    "check_dim",
+]
+
 if TYPE_CHECKING:
     from .tensor import History, Tensor
 
@@ -61,7 +91,8 @@ class Function:
         backend = tensors[0].backend
         need_grad = False
         for t in tensors:
-            if t.backend is not backend:
+            # Backends of one name share a storage kind (``TensorBackend(FastOps)`` and "fast").
+            if t.backend is not backend and t.backend.name != backend.name:
                 raise ValueError(
                     f"cannot mix backends {backend.name!r} and {t.backend.name!r} in "
                     f"{cls.__name__}; move one with .to({backend.name!r})"

@@ -27,6 +27,25 @@ from .tensor_data import (
     to_index,
 )
 
+__all__ = [
+    "BinaryFn",
+    "MapProto",
+    "ReduceFn",
+    "SimpleBackend",
+    "SimpleOps",
+    "TensorBackend",
+    "TensorOps",
+    "UnaryFn",
+    "ZipFn",
+    "matmul_shape",
+    "reduce_shape",
+    "tensor_map",
+    "tensor_matrix_multiply",
+    "tensor_reduce",
+    "tensor_zip",
+    "zip_shape",
+]
+
 if TYPE_CHECKING:
     from .tensor import Tensor
 
@@ -70,7 +89,11 @@ class TensorOps(Protocol):
 class TensorBackend:
     """A backend's primitives specialised once for every operator the tensor functions use."""
 
-    def __init__(self, ops: TensorOps, name: str | None = None) -> None:
+    def __init__(self, ops: TensorOps | type[TensorOps], name: str | None = None) -> None:
+        """``ops`` is an ops object, or its class as the course passes it
+        (``TensorBackend(FastOps)``), which is instantiated with its default settings."""
+        if isinstance(ops, type):
+            ops = ops()
         self.ops = ops
         self.name = name or ops.name
         self.cuda = ops.cuda

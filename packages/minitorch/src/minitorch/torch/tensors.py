@@ -280,7 +280,8 @@ class Tensor:
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables; use .detach()"
             )
-        self._t.requires_grad_(requires_grad)
+        if requires_grad != self._t.requires_grad():  # PyTorch: a no-op on a non-leaf
+            self._t.requires_grad_(requires_grad)
         return self
 
     @property

@@ -1,0 +1,4 @@
+"""Stage 1's autodiff engine: `Context`, `topological_sort`, `backpropagate` (the course's
+``minitorch.autodiff``)."""
+
+from mt_autodiff.autodiff import *

@@ -1,0 +1,4 @@
+"""Stage 3b's numba-cuda backend, `CudaOps` and the practice kernels (the course's
+``minitorch.cuda_ops``)."""
+
+from mt_cuda.cuda_ops import *

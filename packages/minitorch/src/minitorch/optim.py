@@ -1,0 +1,3 @@
+"""Stage 4's optimizers (the course's ``minitorch.optim``)."""
+
+from mt_nn.optim import *

@@ -1,0 +1,4 @@
+"""Stage 2's tensor functions and constructors (the course's ``minitorch.tensor_functions``)."""
+
+from mt_tensor.constructors import *
+from mt_tensor.tensor_functions import *
