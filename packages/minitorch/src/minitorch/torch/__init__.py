@@ -55,7 +55,7 @@ from .dtypes import (
     int64,
     set_default_dtype,
 )
-from .ops import *
+from .ops import *  # noqa: F403 (the free functions, listed in ops.__all__)
 from .ops import __all__ as _ops
 from .serialization import load, save
 from .tensors import Size, Tensor, UnsupportedError, device
