@@ -30,11 +30,11 @@ from . import (
 from . import datasets as _datasets_module  # the name is the dict's, from mt_operators
 from . import tensor as _tensor_module  # the name is the constructor's, from mt_tensor
 
-from mt_operators import *  # noqa: F403  (the stage module's __all__)
-from mt_autodiff import *  # noqa: F403  (the stage module's __all__)
-from mt_tensor import *  # noqa: F403  (the stage module's __all__)
-from mt_fast import *  # noqa: F403  (the stage module's __all__)
-from mt_cuda import *  # noqa: F403  (the stage module's __all__)
+from mt_operators import *
+from mt_autodiff import *
+from mt_tensor import *
+from mt_fast import *
+from mt_cuda import *
 from mt_nn import *  # type: ignore[assignment]  # ReLU, Sigmoid, History: the course's, below
 from mt_nn import data, models
 from mt_autodiff import ReLU, Sigmoid
