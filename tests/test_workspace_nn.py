@@ -168,6 +168,13 @@ NN_OPS: tuple[TensorOpInfo, ...] = (
         conv_cases(1),
     ),
     TensorOpInfo(
+        "Conv1dFun",
+        "Conv1dFun",
+        lambda _, x, w: nn.Conv1dFun.apply(x, w),
+        lambda _, x, w: conv_reference(x, w),
+        conv_cases(1),
+    ),
+    TensorOpInfo(
         "conv2d",
         "Conv2dFun",
         lambda _, x, w: nn.conv2d(x, w),
