@@ -261,7 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return commands[args.command](args)
     except CommandError as e:
-        print(f"minitorch {args.command}: error: {e}", file=sys.stderr)
+        one_line = " ".join(str(e).split())
+        print(f"minitorch {args.command}: error: {one_line}", file=sys.stderr)
         return e.status
     except KeyboardInterrupt:
         print(f"minitorch {args.command}: interrupted", file=sys.stderr)

@@ -46,21 +46,10 @@ class TrainConfig:
     def from_args(cls, args: argparse.Namespace) -> TrainConfig:
         """Check the combination and fill in the defaults for it (`CommandError`, status 2)."""
         model = args.model or ("cnn" if args.dataset == DIGITS else "mlp")
-        if args.backend == "scalar" and args.dataset == DIGITS:
-            raise CommandError(
-                "--backend scalar trains the Scalar MLP on the small 2-D datasets only "
-                "(simple, diag, split, xor, circle, spiral); use --backend fast for digits",
-                2,
-            )
-        if args.backend == "scalar" and model != "mlp":
-            raise CommandError(f"--backend scalar has only the mlp model, not {model!r}", 2)
-        if model == "cnn" and args.dataset != DIGITS:
-            raise CommandError(
-                f"--model cnn needs images (--dataset digits), not {args.dataset!r}", 2
-            )
+        check_settings({"dataset": args.dataset, "model": model, "backend": args.backend})
         d = defaults_for(args.dataset, model, args.backend)
         out = args.out or default_out(args.dataset, args.backend)
-        return cls(
+        config = cls(
             dataset=args.dataset,
             model=model,
             backend=args.backend,
@@ -70,7 +59,80 @@ class TrainConfig:
             batch=args.batch or d.batch,
             seed=args.seed,
             samples=args.samples or d.samples,
-            out=writable_dir(out),
+            out=out,
+        )
+        check_settings(asdict_config(config))
+        return replace(config, out=writable_dir(out))
+
+
+MAX_MEMORY = 4 * 2**30
+"""Runs (and saved models) whose settings need more memory than this are refused up front."""
+DIGIT_IMAGES = 1797
+"""Images in scikit-learn's digits dataset (train and test together)."""
+SCALAR_BYTES = 2000
+"""Rough bytes per `Scalar` parameter while training (the parameter and its graph nodes)."""
+
+
+def memory_needed(config: dict[str, Any]) -> int:
+    """A rough upper estimate of the bytes a run with these settings holds at once: parameters
+    with gradients and optimizer state, the data, and activations of a batch and of the test
+    set."""
+    params = checkpoint.parameter_count(config)
+    if config["backend"] == "scalar":
+        return SCALAR_BYTES * params
+    digits = config["dataset"] == DIGITS
+    samples = int(config.get("samples") or 1)
+    samples = min(config.get("samples") or DIGIT_IMAGES, DIGIT_IMAGES) if digits else samples
+    features = 64 if digits else 2
+    h = int(config["hidden"])
+    widest = 64 * h if config["model"] == "cnn" else h
+    batch = int(config.get("batch") or 1)
+    return 8 * (4 * params + 4 * samples * (features + 1) + 4 * (batch + samples) * widest)
+
+
+def gib(n: int) -> str:
+    """``n`` bytes, in the unit that reads best."""
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
+        if n >= size:
+            return f"{n / size:,.1f} {unit}"
+    return f"{n / 2**10:.1f} KiB"
+
+
+def check_settings(config: dict[str, Any]) -> None:
+    """Refuse settings that cannot train (`CommandError`, status 2): combinations the models do
+    not support, and sizes needing more than `MAX_MEMORY`. Only the keys present are checked."""
+    from .cli import BACKENDS, DATASETS, MODELS
+
+    dataset, model, backend = config["dataset"], config["model"], config["backend"]
+    for key, value, choices in (
+        ("dataset", dataset, DATASETS),
+        ("model", model, MODELS),
+        ("backend", backend, BACKENDS),
+    ):
+        if value not in choices:
+            raise CommandError(f"unknown {key} {value!r:.40} (one of {', '.join(choices)})", 2)
+    if backend == "scalar" and dataset == DIGITS:
+        raise CommandError(
+            "--backend scalar trains the Scalar MLP on the small 2-D datasets only "
+            "(simple, diag, split, xor, circle, spiral); use --backend fast for digits",
+            2,
+        )
+    if backend == "scalar" and model != "mlp":
+        raise CommandError(f"--backend scalar has only the mlp model, not {model!r}", 2)
+    if model == "cnn" and dataset != DIGITS:
+        raise CommandError(f"--model cnn needs images (--dataset digits), not {dataset!r}", 2)
+    if "hidden" not in config:
+        return
+    for key in ("hidden", "samples", "seed"):
+        value, lowest = config.get(key), 0 if key == "seed" else 1
+        if value is not None and not (type(value) is int and value >= lowest):
+            raise CommandError(f"--{key} must be a whole number, got {value!r:.40}", 2)
+    needed = memory_needed(config)
+    if needed > MAX_MEMORY:
+        raise CommandError(
+            f"--hidden {config['hidden']} with --samples {config.get('samples')} would need "
+            f"about {gib(needed)} of memory (the limit is {gib(MAX_MEMORY)}); use smaller values",
+            2,
         )
 
 
