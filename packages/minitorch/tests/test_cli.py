@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -218,14 +219,14 @@ def test_cuda_without_a_gpu_fails_in_one_line(tmp_path: Path) -> None:
         pytest.skip(f"a GPU is present (or numba is missing): {probe.stdout or probe.stderr}")
     done = subprocess.run(
         [sys.executable, "-m", "minitorch", "train", "--dataset", "xor", "--backend", "cuda",
-         "--epochs", "1", "--out", str(tmp_path)],
+         "--epochs", "1", "--out", str(tmp_path / "run")],
         capture_output=True, text=True, env=env, timeout=300,
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith("minitorch train: error: backend 'cuda' is not available")
     assert "NUMBA_ENABLE_CUDASIM" in done.stderr and done.stderr.count("\n") == 1
-    assert not (tmp_path / "metrics.json").exists()
+    assert not (tmp_path / "run").exists()  # no empty run folder left behind
 
 
 def test_api_run_makes_its_folder_and_the_saved_model_reloads(tmp_path: Path) -> None:
@@ -249,3 +250,79 @@ def test_api_run_makes_its_folder_and_the_saved_model_reloads(tmp_path: Path) ->
     assert loaded.test_accuracy() == result.summary["test_acc"]
     p = loaded.proba(np.array([[0.5, 0.5], [0.0, 1.0]]))
     assert p.shape == (2,) and np.all((p >= 0) & (p <= 1))
+
+
+TINY_SCALAR = ("train", "--dataset", "simple", "--backend", "scalar", "--epochs", "2",
+               "--samples", "8", "--hidden", "2")  # fmt: skip
+
+
+def test_a_non_empty_out_is_refused_unless_forced(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / "confusion.png").write_bytes(b"from an older digits run")
+    refused = minitorch(*TINY_SCALAR, "--out", str(out))
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "already holds files" in refused.stderr and "--force" in refused.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["confusion.png", "notes.txt"]
+
+    forced = minitorch(*TINY_SCALAR, "--out", str(out), "--force")
+    assert forced.returncode == 0, forced.stderr
+    names = sorted(p.name for p in out.iterdir())  # no temporary files, no stale picture
+    assert names == ["boundary.png", "loss.png", "metrics.json", "model.npz", "notes.txt"]
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_an_empty_out_is_refused(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "minitorch", *TINY_SCALAR, "--out", ""],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "--out: must name a folder, got an empty string" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_files_are_replaced_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from minitorch import checkpoint
+
+    target = tmp_path / "model.npz"
+    target.write_bytes(b"old")
+
+    def interrupted(src: object, dst: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        checkpoint.write_atomically(target, b"new" * 1000)
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+    monkeypatch.undo()
+    checkpoint.write_atomically(target, b"new")
+    assert target.read_bytes() == b"new" and [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+
+
+def test_ctrl_c_saves_what_was_trained_so_far(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "minitorch", "train", "--dataset", "xor", "--backend", "numpy",
+         "--epochs", "100000", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+    )  # fmt: skip
+    assert proc.stderr is not None
+    first = proc.stderr.readline()  # stderr is a pipe: one line per epoch (or few seconds)
+    assert "epoch 1/100000" in first, first
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "interrupted after" in stderr and "saved what was trained so far" in stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    epochs = metrics["summary"]["epochs"]
+    assert 1 <= epochs < 100000 and metrics["summary"]["interrupted"] is True
+    assert len(metrics["history"]["loss"]) == epochs
+    assert f"interrupted after {epochs} of 100000 epochs" in stderr
+    predicted = minitorch("predict", str(out / "model.npz"), "--point", "0.1", "0.9")
+    assert predicted.returncode == 0, predicted.stderr

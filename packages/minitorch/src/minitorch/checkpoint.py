@@ -7,8 +7,10 @@ its parameters are put back, so ``minitorch predict`` and the API see the traine
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import math
+import os
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -29,15 +31,28 @@ def nn_module(name: str) -> Any:
     return importlib.import_module(f"mt_nn.{name}")
 
 
-def save(path: Path, model: Any, config: dict[str, Any]) -> None:
+def write_atomically(path: Path, data: bytes) -> Path:
+    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``: an
+    interrupt leaves the old file or the new one, never a part."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def save(path: Path, model: Any, config: dict[str, Any]) -> Path:
     """Write every parameter of ``model`` (by dotted name) and ``config`` into ``path``."""
     arrays: dict[str, Any] = {}
     for name, p in model.named_parameters():
         value = p.value
         arrays[name] = np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value.data)
     arrays[CONFIG_KEY] = np.asarray(json.dumps(config))
-    with path.open("wb") as f:
-        np.savez(f, **arrays)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return write_atomically(path, buffer.getvalue())
 
 
 def build_model(config: dict[str, Any]) -> Any:

@@ -165,7 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="points in a 2-D dataset, or at most this many digit images to train on",
     )
     train.add_argument(
-        "--out", type=Path, help="output folder (default: runs/<dataset>-<backend>-<time>/)"
+        "--out",
+        type=out_folder,
+        help="output folder, new or empty (default: runs/<dataset>-<backend>-<time>/)",
+    )
+    train.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a non-empty --out, replacing the run files there",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -195,16 +202,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def writable_dir(path: Path) -> Path:
-    """Create ``path`` if needed and check a file can be written there."""
+RUN_FILES = ("loss.png", "boundary.png", "confusion.png", "misclassified.png", "metrics.json")
+"""What a run writes besides ``model.npz``; ``--force`` replaces these and nothing else."""
+
+
+def out_folder(text: str) -> Path:
+    """``--out``: a folder path (an empty string would silently mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a folder, got an empty string")
+    return Path(text)
+
+
+def _cannot_write(path: Path, why: str) -> CommandError:
+    return CommandError(f"argument --out: cannot write to {str(path)!r}: {why}", 2)
+
+
+def check_out(path: Path, force: bool = False) -> Path:
+    """Refuse an output folder that cannot be written, or that already holds files unless
+    ``force`` (a run is never mixed with another). Creates nothing: `make_out` does, when the
+    run has something to write, so a run that fails first leaves no empty folder."""
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise CommandError(
+            f"argument --out: {str(path)!r} already holds files; a run never mixes with "
+            "another: choose a new folder, or pass --force to replace the run files in it",
+            2,
+        )
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise _cannot_write(path, f"{str(existing)!r} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise _cannot_write(path, "permission denied")
+    return path
+
+
+def make_out(path: Path) -> Path:
+    """Create the output folder (and its parents) now that the run writes into it."""
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as e:
-        raise CommandError(
-            f"argument --out: cannot write to {str(path)!r}: {e.strerror or e}", 2
-        ) from None
+        raise _cannot_write(path, str(e.strerror or e)) from None
     return path
 
 
@@ -213,11 +253,11 @@ def _train(args: argparse.Namespace) -> int:
 
     config = TrainConfig.from_args(args)
     try:
-        result = run(config, progress=not args.quiet)
+        result = run(config, progress=not args.quiet, force=args.force)
     except ImportError as e:  # an optional dependency missing, e.g. scikit-learn for digits
         raise CommandError(str(e)) from None
     print_summary(result)
-    return 0
+    return 130 if result.interrupted else 0
 
 
 def _predict(args: argparse.Namespace) -> int:

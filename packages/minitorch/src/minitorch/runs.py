@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import checkpoint, plots
-from .cli import DIGITS, CommandError, defaults_for, writable_dir
+from .cli import DIGITS, RUN_FILES, CommandError, check_out, defaults_for, make_out
 from .plots import FloatArray
 
 
@@ -62,7 +63,7 @@ class TrainConfig:
             out=out,
         )
         check_settings(asdict_config(config))
-        return replace(config, out=writable_dir(out))
+        return replace(config, out=check_out(out, args.force))
 
 
 MAX_MEMORY = 4 * 2**30
@@ -150,6 +151,8 @@ class RunResult:
     history: dict[str, list[float | None]]
     summary: dict[str, Any]
     files: list[Path] = field(default_factory=list)
+    interrupted: bool = False
+    """True when Ctrl-C stopped training early (what was trained so far is saved)."""
 
 
 def _check_backend(name: str) -> None:
@@ -162,17 +165,49 @@ def _check_backend(name: str) -> None:
         raise CommandError(f"backend {name!r} is not available: {e}") from None
 
 
-def _progress(total: int, enabled: bool, desc: str) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="epoch", disable=not enabled)
+PIPED_SECONDS = 5.0
+"""When stderr is not a terminal, the least time between two progress lines."""
 
 
-def run(config: TrainConfig, progress: bool = True) -> RunResult:
-    """Train as ``config`` says and write every output into ``config.out`` (made if missing;
-    `default_out` if None)."""
+class Progress:
+    """The epochs of a run: tqdm's bar on a terminal; on a pipe or in a log, one plain line for
+    the first and the last epoch and at most one every `PIPED_SECONDS` between (a bar's
+    carriage returns would pile up on one line there)."""
+
+    def __init__(self, total: int, enabled: bool, desc: str) -> None:
+        from tqdm.auto import tqdm
+
+        self.total, self.desc, self.done = total, desc, 0
+        self.lines = enabled and not sys.stderr.isatty()
+        self.bar = tqdm(total=total, desc=desc, unit="epoch", disable=not enabled or self.lines)
+        self.last_line = -math.inf
+
+    def epoch(self, shown: dict[str, float | None]) -> None:
+        """Show one finished epoch's numbers (None: not measured)."""
+        self.done += 1
+        numbers = {k: f"{v:.4g}" for k, v in shown.items() if v is not None}
+        self.bar.set_postfix(numbers)
+        self.bar.update(1)
+        now = time.monotonic()
+        if self.lines and (self.done in (1, self.total) or now - self.last_line >= PIPED_SECONDS):
+            text = "  ".join(f"{k} {v}" for k, v in numbers.items())
+            print(f"{self.desc}: epoch {self.done}/{self.total}  {text}", file=sys.stderr)
+            sys.stderr.flush()
+            self.last_line = now
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
+
+
+def run(config: TrainConfig, progress: bool = True, force: bool = False) -> RunResult:
+    """Train as ``config`` says and write every output into ``config.out`` (`default_out` if
+    None), a new or empty folder unless ``force``. Ctrl-C during training stops it; what was
+    trained so far is saved and the result says ``interrupted``."""
     config = replace(
-        config, out=writable_dir(config.out or default_out(config.dataset, config.backend))
+        config, out=check_out(config.out or default_out(config.dataset, config.backend), force)
     )
     if config.backend == "scalar":
         return _run_scalar(config, progress)
@@ -207,26 +242,28 @@ def _finish(
     parameters: int,
     history: dict[str, list[float | None]],
     figures: dict[str, Any],
-    save_model: Callable[[Path], None],
+    save_model: Callable[[Path], Path],
     warm_up_seconds: float = 0.0,
+    interrupted: bool = False,
 ) -> RunResult:
     assert config.out is not None, "TrainConfig.from_args always sets out"
     summary = _summary(config, parameters, history, warm_up_seconds)
-    result = RunResult(config, history, summary)
-    out = config.out
+    result = RunResult(config, history, summary, interrupted=interrupted)
+    out = make_out(config.out)
     title = f"{config.dataset} · {config.model} · {config.backend}"
-    result.files.append(plots.save(plots.curves(history, title), out / "loss.png"))
+    figures = {"loss.png": plots.curves(history, title), **figures}
     for name, fig in figures.items():
-        result.files.append(plots.save(fig, out / name))
+        result.files.append(checkpoint.write_atomically(out / name, plots.png(fig)))
     metrics = {
         "config": {**asdict(config), "out": str(out)},
         "history": history,
-        "summary": result.summary,
+        "summary": {**result.summary, "interrupted": interrupted},
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    result.files.append(out / "metrics.json")
-    save_model(out / "model.npz")
-    result.files.append(out / "model.npz")
+    text = json.dumps(metrics, indent=2) + "\n"
+    result.files.append(checkpoint.write_atomically(out / "metrics.json", text.encode()))
+    result.files.append(save_model(out / "model.npz"))
+    for stale in set(RUN_FILES) - {p.name for p in result.files}:  # from a run --force replaced
+        (out / stale).unlink(missing_ok=True)
     return result
 
 
@@ -235,7 +272,7 @@ def _grid_points(X: FloatArray) -> list[list[float]]:
 
 
 def _run_scalar(config: TrainConfig, progress: bool) -> RunResult:
-    from mt_autodiff.train import predict, train_scalar
+    from mt_autodiff.train import ScalarTrain, predict
     from mt_operators import datasets
 
     n = config.samples or 50
@@ -247,7 +284,7 @@ def _run_scalar(config: TrainConfig, progress: bool) -> RunResult:
         "test_acc": [],
         "seconds": [],
     }
-    bar = _progress(config.epochs, progress, f"{config.dataset} scalar")
+    bar = Progress(config.epochs, progress, f"{config.dataset} scalar")
     last = [time.perf_counter()]
 
     def log(epoch: int, total: float, correct: int, losses: list[float]) -> None:
@@ -257,18 +294,17 @@ def _run_scalar(config: TrainConfig, progress: bool) -> RunResult:
         history["train_acc"].append(correct / train.N)
         history["test_acc"].append(None)
         last[0] = now
-        bar.set_postfix(loss=f"{total / train.N:.4f}", acc=f"{correct / train.N:.3f}")
-        bar.update(1)
+        bar.epoch({"loss": total / train.N, "acc": correct / train.N})
 
-    with bar:
-        model, _ = train_scalar(
-            train,
-            hidden=config.hidden,
-            lr=config.lr,
-            epochs=config.epochs,
-            seed=config.seed,
-            log_fn=log,
-        )
+    trainer = ScalarTrain(config.hidden, config.seed)
+    model, interrupted = trainer.model, False
+    try:
+        with bar:
+            trainer.train(train, config.lr, config.epochs, log)
+    except KeyboardInterrupt:
+        if not history["loss"]:
+            raise
+        interrupted = True
     test_pred = np.asarray(predict(model, test.X)) > 0.5
     history["test_acc"][-1] = float(np.mean(test_pred == np.asarray(test.y, dtype=bool)))
     X = np.asarray(train.X, dtype=np.float64)
@@ -285,6 +321,7 @@ def _run_scalar(config: TrainConfig, progress: bool) -> RunResult:
         history,
         figures,
         lambda path: checkpoint.save(path, model, asdict_config(config)),
+        interrupted=interrupted,
     )
 
 
@@ -333,21 +370,38 @@ def _run_tensor(config: TrainConfig, progress: bool) -> RunResult:
     train, test = checkpoint.load_data(config_dict := asdict_config(config))
     model = checkpoint.build_model(config_dict)
     warm_seconds = warm_up(config, train, test, progress)
-    hist = nn_train.fit(
-        model,
-        train,
-        test,
-        epochs=config.epochs,
-        lr=config.lr,
-        batch_size=config.batch,
-        seed=config.seed,
-        progress=progress,
-    )
+    seen: list[Any] = []  # fit's history, kept by the callback in case Ctrl-C stops fit
+
+    def on_epoch(epoch: int, hist: Any) -> None:
+        seen[:] = [hist, epoch + 1]
+        shown = {"loss": hist.loss[-1], "acc": hist.train_acc[-1], "s": hist.seconds[-1]}
+        bar.epoch({**shown, "test": hist.test_acc[-1] if hist.test_acc else None})
+
+    bar = Progress(config.epochs, progress, f"{config.dataset} {config.backend}")
+    interrupted = False
+    try:
+        with bar:
+            nn_train.fit(
+                model,
+                train,
+                test,
+                epochs=config.epochs,
+                lr=config.lr,
+                batch_size=config.batch,
+                seed=config.seed,
+                progress=False,
+                callback=on_epoch,
+            )
+    except KeyboardInterrupt:
+        if not seen:
+            raise
+        interrupted = True
+    hist, done = seen
     history: dict[str, list[float | None]] = {
-        "loss": list(hist.loss),
-        "train_acc": list(hist.train_acc),
-        "test_acc": list(hist.test_acc),
-        "seconds": list(hist.seconds),
+        "loss": hist.loss[:done],
+        "train_acc": hist.train_acc[:done],
+        "test_acc": hist.test_acc[:done],
+        "seconds": hist.seconds[:done],
     }
     figures = tensor_figures(config, model, train, test)
     params = sum(int(p.value.size) for p in model.parameters())
@@ -358,6 +412,7 @@ def _run_tensor(config: TrainConfig, progress: bool) -> RunResult:
         figures,
         lambda path: checkpoint.save(path, model, config_dict),
         warm_seconds,
+        interrupted,
     )
 
 
@@ -409,6 +464,12 @@ def print_summary(result: RunResult) -> None:
     print(summary_table(result))
     assert result.config.out is not None, "a finished run has an output folder"
     print(f"saved {', '.join(p.name for p in result.files)} to {result.config.out}/")
+    if result.interrupted:
+        print(
+            f"minitorch train: interrupted after {result.summary['epochs']} of "
+            f"{result.config.epochs} epochs; saved what was trained so far to {result.config.out}/",
+            file=sys.stderr,
+        )
 
 
 def predict_command(path: Path, points: Sequence[Sequence[float]] | None) -> int:
