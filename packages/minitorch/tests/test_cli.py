@@ -294,7 +294,7 @@ def test_files_are_replaced_whole_or_not_at_all(
     def interrupted(src: object, dst: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(checkpoint.os, "replace", interrupted)
+    monkeypatch.setattr(os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         checkpoint.write_atomically(target, b"new" * 1000)
     assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["model.npz"]
@@ -315,7 +315,7 @@ def test_ctrl_c_saves_what_was_trained_so_far(tmp_path: Path) -> None:
     first = proc.stderr.readline()  # stderr is a pipe: one line per epoch (or few seconds)
     assert "epoch 1/100000" in first, first
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=300)
+    _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert "interrupted after" in stderr and "saved what was trained so far" in stderr
