@@ -99,6 +99,9 @@ BAD_ARGUMENTS = [
     (["--batch", "two"], "--batch: expected an integer, got 'two'"),
     (["--dataset", "digits", "--backend", "scalar"], "small 2-D datasets only"),
     (["--dataset", "xor", "--model", "cnn"], "--model cnn needs images"),
+    (["--dataset", "xor", "--hidden", "100000"], "GiB of memory (the limit is 4.0 GiB)"),
+    (["--dataset", "xor", "--samples", "1e8"], "--samples 100000000 would need about"),
+    (["--samples", "1.5"], "--samples: expected an integer, got '1.5'"),
 ]
 
 
@@ -178,17 +181,21 @@ def test_tensor_train_on_points_draws_the_boundary(tmp_path: Path) -> None:
 
 
 def test_fast_backend_warms_up_outside_the_timed_epochs(tmp_path: Path) -> None:
+    def train(out: Path) -> subprocess.CompletedProcess[str]:
+        return minitorch(
+            "train", "--dataset", "xor", "--backend", "fast", "--epochs", "2", "--samples", "40",
+            "--hidden", "4", "--out", str(out),
+        )  # fmt: skip
+
+    train(tmp_path / "first")  # compiles what numba's cache lacks
     out = tmp_path / "fast"
-    done = minitorch(
-        "train", "--dataset", "xor", "--backend", "fast", "--epochs", "2", "--samples", "40",
-        "--hidden", "4", "--out", str(out),
-    )  # fmt: skip
+    done = train(out)
     assert done.returncode == 0, done.stderr
-    assert "warming up the fast backend" in done.stderr
+    assert "compiling" not in done.stderr  # everything came from numba's cache
     metrics = assert_run_folder(out, ("loss.png", "boundary.png"), epochs=2)
     summary: dict[str, float] = metrics["summary"]  # type: ignore[assignment]  # json value
-    assert summary["warm_up_seconds"] > 0
-    assert "warm-up" in done.stdout
+    assert summary["warm_up_seconds"] > 0 and not summary["compiled_kernels"]
+    assert "warm-up" in done.stdout and "kernels from numba's cache" in done.stdout
     assert summary["seconds"] == pytest.approx(sum(metrics["history"]["seconds"]))  # type: ignore[index]
 
 
@@ -312,6 +319,8 @@ def test_ctrl_c_saves_what_was_trained_so_far(tmp_path: Path) -> None:
         env={**os.environ, "MPLBACKEND": "Agg"},
     )  # fmt: skip
     assert proc.stderr is not None
+    estimate = proc.stderr.readline()
+    assert estimate.startswith("this run will take about "), estimate
     first = proc.stderr.readline()  # stderr is a pipe: one line per epoch (or few seconds)
     assert "epoch 1/100000" in first, first
     proc.send_signal(signal.SIGINT)
@@ -326,3 +335,69 @@ def test_ctrl_c_saves_what_was_trained_so_far(tmp_path: Path) -> None:
     assert f"interrupted after {epochs} of 100000 epochs" in stderr
     predicted = minitorch("predict", str(out / "model.npz"), "--point", "0.1", "0.9")
     assert predicted.returncode == 0, predicted.stderr
+
+
+def test_the_compile_notice_appears_only_when_numba_compiles(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import numba
+
+    from minitorch.runs import _compile_notice
+
+    @numba.njit(cache=False)
+    def twice(x: float) -> float:
+        return 2 * x
+
+    with _compile_notice("fast", enabled=True) as compiled:
+        assert twice(1.0) == 2.0
+    assert compiled and "compiling the fast backend's kernels" in capsys.readouterr().err
+    with _compile_notice("fast", enabled=True) as compiled:
+        assert twice(2.0) == 4.0  # already compiled for floats
+    assert not compiled and capsys.readouterr().err == ""
+
+
+def test_every_option_has_help() -> None:
+    import argparse
+
+    from minitorch.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in [("minitorch", parser), *subparsers.choices.items()]:
+        for action in sub._actions:
+            if not isinstance(action, argparse._SubParsersAction):
+                assert action.help, f"{name} {action.dest} has no help"
+    shown = minitorch("train", "--help")
+    assert shown.returncode == 0
+    for words in ("--epochs EPOCHS", "passes over the training data", "fixes the data"):
+        assert words in shown.stdout
+
+
+def test_piped_progress_is_a_line_per_epoch_not_carriage_returns(tmp_path: Path) -> None:
+    done = minitorch(
+        "train", "--dataset", "xor", "--backend", "numpy", "--epochs", "3", "--samples", "40",
+        "--hidden", "4", "--out", str(tmp_path / "run"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "\r" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("xor numpy: epoch 1/3  loss ") and "test " in lines[0]
+    assert lines[-1].startswith("xor numpy: epoch 3/3  loss ")
+
+
+def test_a_run_of_minutes_says_so_before_it_starts(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn", reason="digits need scikit-learn (mt-nn[datasets])")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "minitorch", "train", "--backend", "simple",
+         "--out", str(tmp_path / "run")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    first = proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)  # before the first epoch ends: nothing is saved
+    _, rest = proc.communicate(timeout=300)
+    assert (
+        first.startswith("this run will take about ") and " min (15 epochs on the simple" in first
+    )
+    assert proc.returncode == 130 and rest == "minitorch train: interrupted\n"
+    assert not (tmp_path / "run").exists()

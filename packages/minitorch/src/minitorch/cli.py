@@ -123,6 +123,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def count(text: str) -> int:
+    """An integer >= 1, also written like ``1e8`` (sizes are often typed that way)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not value.is_integer():
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}")
+    return positive_int(str(int(value)))
+
+
 def seed_int(text: str) -> int:
     """An integer >= 0."""
     try:
@@ -149,19 +160,37 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_defaults_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    train.add_argument("--dataset", choices=DATASETS, default=DIGITS)
+    train.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default=DIGITS,
+        help="what to learn: a 2-D point set (two classes) or 8x8 digit images (default: digits)",
+    )
     train.add_argument(
         "--model", choices=MODELS, help="default: cnn for digits, mlp for the 2-D datasets"
     )
-    train.add_argument("--backend", choices=BACKENDS, default="fast")
-    train.add_argument("--hidden", type=positive_int, help="hidden units (MLP) or channels (CNN)")
-    train.add_argument("--epochs", type=positive_int)
+    train.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="fast",
+        help="where the numbers are computed: scalar (stage 1's Scalar objects), simple (plain "
+        "Python), numpy, fast (numba, compiled on first use), cuda (a GPU) (default: fast)",
+    )
+    train.add_argument(
+        "--hidden", type=count, help="hidden units (MLP) or first-layer channels (CNN)"
+    )
+    train.add_argument("--epochs", type=positive_int, help="passes over the training data")
     train.add_argument("--lr", type=positive_float, help="learning rate")
     train.add_argument("--batch", type=positive_int, help="batch size")
-    train.add_argument("--seed", type=seed_int, default=0)
+    train.add_argument(
+        "--seed",
+        type=seed_int,
+        default=0,
+        help="fixes the data, the initial weights and the batch order (default: 0)",
+    )
     train.add_argument(
         "--samples",
-        type=positive_int,
+        type=count,
         help="points in a 2-D dataset, or at most this many digit images to train on",
     )
     train.add_argument(
@@ -196,7 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="open the course sandbox (needs the app extra: pip install 'minitorch[app]')",
         description="Runs `streamlit run` on the packaged app showing modules 0..MODULE.",
     )
-    app.add_argument("module", nargs="?", type=int, choices=APP_MODULES, default=4)
+    app.add_argument(
+        "module",
+        nargs="?",
+        type=int,
+        choices=APP_MODULES,
+        default=4,
+        help="show the pages of course modules 0 to this one (default: 4, all)",
+    )
     app.add_argument("--port", type=positive_int, help="server port (streamlit's default: 8501)")
     app.add_argument("--headless", action="store_true", help="do not open a browser")
     return parser

@@ -12,7 +12,8 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -185,7 +186,8 @@ class Progress:
     def epoch(self, shown: dict[str, float | None]) -> None:
         """Show one finished epoch's numbers (None: not measured)."""
         self.done += 1
-        numbers = {k: f"{v:.4g}" for k, v in shown.items() if v is not None}
+        formats = {"loss": ".4f", "s": ".2f"}  # accuracies: .3f
+        numbers = {k: format(v, formats.get(k, ".3f")) for k, v in shown.items() if v is not None}
         self.bar.set_postfix(numbers)
         self.bar.update(1)
         now = time.monotonic()
@@ -245,9 +247,11 @@ def _finish(
     save_model: Callable[[Path], Path],
     warm_up_seconds: float = 0.0,
     interrupted: bool = False,
+    compiled: bool = False,
 ) -> RunResult:
     assert config.out is not None, "TrainConfig.from_args always sets out"
     summary = _summary(config, parameters, history, warm_up_seconds)
+    summary["compiled_kernels"] = compiled
     result = RunResult(config, history, summary, interrupted=interrupted)
     out = make_out(config.out)
     title = f"{config.dataset} · {config.model} · {config.backend}"
@@ -296,6 +300,7 @@ def _run_scalar(config: TrainConfig, progress: bool) -> RunResult:
         last[0] = now
         bar.epoch({"loss": total / train.N, "acc": correct / train.N})
 
+    say_estimate(config, train)
     trainer = ScalarTrain(config.hidden, config.seed)
     model, interrupted = trainer.model, False
     try:
@@ -334,48 +339,120 @@ COMPILED_BACKENDS = ("fast", "cuda")
 """Backends whose kernels numba compiles on their first use (and caches on disk)."""
 
 
-def warm_up(config: TrainConfig, train: Any, test: Any, progress: bool) -> float:
-    """Compile the backend's kernels before the timed epochs; the seconds it took.
+@contextmanager
+def _compile_notice(backend: str, enabled: bool) -> Iterator[list[str]]:
+    """Say once, on stderr, that numba is compiling, the moment it starts to; yields the names
+    compiled. numba signals only real compiles: kernels in its disk cache load without one."""
+    from numba.core import event
+
+    compiled: list[str] = []
+
+    class Listener(event.Listener):
+        def on_start(self, ev: Any) -> None:
+            if enabled and not compiled:
+                print(
+                    f"compiling the {backend} backend's kernels (numba; about a minute on a first "
+                    "run after an install, later runs load them from its cache)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            compiled.append(str(ev.data.get("dispatcher", "?")))
+
+        def on_end(self, ev: Any) -> None:
+            pass
+
+    with event.install_listener("numba:compile", Listener()):
+        yield compiled
+
+
+def warm_up(config: TrainConfig, train: Any, test: Any, progress: bool) -> tuple[float, bool]:
+    """Compile the backend's kernels before the timed epochs; the seconds it took and whether
+    anything was compiled (rather than loaded from numba's cache).
 
     One epoch of a throwaway model on two batches, evaluated on the whole test set (big enough
     for the parallel kernels), runs every kernel training and evaluation use. numba caches what
     it compiles, so only the first run after an install pays much.
     """
     if config.backend not in COMPILED_BACKENDS:
-        return 0.0
-    if progress:
-        print(
-            f"warming up the {config.backend} backend (numba compiles its kernels on a first "
-            "run and caches them)",
-            file=sys.stderr,
-            flush=True,
-        )
+        return 0.0, False
     start = time.perf_counter()
     n = 2 * config.batch
+    with _compile_notice(config.backend, progress) as compiled:
+        checkpoint.nn_module("train").fit(
+            checkpoint.build_model(asdict_config(config)),
+            checkpoint.first(train, n, config.backend),
+            test,
+            epochs=1,
+            lr=config.lr,
+            batch_size=config.batch,
+            seed=config.seed,
+            progress=False,
+        )
+    return time.perf_counter() - start, bool(compiled)
+
+
+ESTIMATE_SHOWN_FROM = 60.0
+"""Runs estimated to take at least this many seconds say so before they start."""
+
+
+def estimate(config: TrainConfig, train: Any) -> tuple[float, str]:
+    """Seconds the run will take, from timing one batch of a throwaway model (one epoch on five
+    points for the scalar backend), and how that was measured."""
+    if config.backend == "scalar":
+        from mt_autodiff.train import ScalarTrain
+        from mt_operators.datasets import Graph
+
+        k = min(5, train.N)
+        probe = Graph(k, train.X[:k], train.y[:k])
+        start = time.perf_counter()
+        ScalarTrain(config.hidden, config.seed).train(probe, config.lr, 1)
+        per_point = (time.perf_counter() - start) / probe.N
+        return per_point * train.N * config.epochs, f"{per_point * 1000:.1f} ms per point"
+    n = min(config.batch, len(train))
+    start = time.perf_counter()
     checkpoint.nn_module("train").fit(
         checkpoint.build_model(asdict_config(config)),
         checkpoint.first(train, n, config.backend),
-        test,
+        None,
         epochs=1,
         lr=config.lr,
         batch_size=config.batch,
-        seed=config.seed,
         progress=False,
     )
-    return time.perf_counter() - start
+    per_batch = time.perf_counter() - start
+    batches = math.ceil(len(train) / config.batch)
+    # Evaluating on both splits after each epoch costs about as much as a fifth more batches.
+    return 1.2 * per_batch * batches * config.epochs, f"one batch took {per_batch:.2f} s"
+
+
+def say_estimate(config: TrainConfig, train: Any) -> None:
+    """One line on stderr before a run that will take minutes."""
+    seconds, how = estimate(config, train)
+    if seconds < ESTIMATE_SHOWN_FROM:
+        return
+    took = f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+    print(
+        f"this run will take about {took} ({config.epochs} epochs on the {config.backend} "
+        f"backend; {how}); Ctrl-C stops it and keeps what was trained so far",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _run_tensor(config: TrainConfig, progress: bool) -> RunResult:
     nn_train = checkpoint.nn_module("train")
     train, test = checkpoint.load_data(config_dict := asdict_config(config))
     model = checkpoint.build_model(config_dict)
-    warm_seconds = warm_up(config, train, test, progress)
+    warm_seconds, compiled = warm_up(config, train, test, progress)
+    say_estimate(config, train)
     seen: list[Any] = []  # fit's history, kept by the callback in case Ctrl-C stops fit
 
     def on_epoch(epoch: int, hist: Any) -> None:
         seen[:] = [hist, epoch + 1]
-        shown = {"loss": hist.loss[-1], "acc": hist.train_acc[-1], "s": hist.seconds[-1]}
-        bar.epoch({**shown, "test": hist.test_acc[-1] if hist.test_acc else None})
+        test = hist.test_acc[-1] if hist.test_acc else None
+        bar.epoch(
+            {"loss": hist.loss[-1], "acc": hist.train_acc[-1], "test": test, "s": hist.seconds[-1]}
+        )
 
     bar = Progress(config.epochs, progress, f"{config.dataset} {config.backend}")
     interrupted = False
@@ -413,6 +490,7 @@ def _run_tensor(config: TrainConfig, progress: bool) -> RunResult:
         lambda path: checkpoint.save(path, model, config_dict),
         warm_seconds,
         interrupted,
+        compiled,
     )
 
 
@@ -454,7 +532,8 @@ def summary_table(result: RunResult) -> str:
         ("total", f"{s['seconds']:.1f} s"),
     ]
     if s["warm_up_seconds"]:
-        rows.append(("warm-up", f"{s['warm_up_seconds']:.1f} s (compiling kernels, not counted)"))
+        what = "compiling kernels" if s["compiled_kernels"] else "kernels from numba's cache"
+        rows.append(("warm-up", f"{s['warm_up_seconds']:.1f} s ({what}, not counted)"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
 
