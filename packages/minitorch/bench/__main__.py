@@ -2,9 +2,10 @@
 
 Each row is ``minitorch train --dataset NAME --seed S`` with nothing else given (the default
 backend, fast, and the dataset's default settings), for seeds 0-4; the target is at least 0.95
-on every one. Run with ``hatch run python packages/minitorch/bench`` from the root (about two
-minutes on two cores once numba's kernels are cached); ``--backend`` and ``--seeds`` change the
-sweep, and any further ``--`` options (``-- --lr 0.02``) are passed to every run.
+on every one. Run with ``hatch run python packages/minitorch/bench`` from the root (about four
+minutes on two cores once numba's kernels are cached); ``--backend``, ``--seeds`` and
+``--datasets`` change the sweep (``--datasets digits`` for the digits CNN), and any further
+options after ``--`` (``-- --lr 0.02``) are passed to every run.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -102,6 +103,7 @@ BAD_ARGUMENTS = [
     (["--dataset", "xor", "--hidden", "100000"], "GiB of memory (the limit is 4.0 GiB)"),
     (["--dataset", "xor", "--samples", "1e8"], "--samples 100000000 would need about"),
     (["--samples", "1.5"], "--samples: expected an integer, got '1.5'"),
+    (["--dataset", "xor", "--backend", "scalar", "--schedule", "cosine"], "constant rate"),
 ]
 
 
@@ -401,3 +403,18 @@ def test_a_run_of_minutes_says_so_before_it_starts(tmp_path: Path) -> None:
     )
     assert proc.returncode == 130 and rest == "minitorch train: interrupted\n"
     assert not (tmp_path / "run").exists()
+
+
+def test_the_cosine_schedule_falls_from_lr_to_zero(tmp_path: Path) -> None:
+    from minitorch.cli import build_parser
+    from minitorch.runs import TrainConfig, learning_rate
+
+    args = build_parser().parse_args(["train", "--dataset", "xor", "--out", str(tmp_path)])
+    config = TrainConfig.from_args(args)
+    assert config.schedule == "cosine"
+    rates = [learning_rate(config, e) for e in range(config.epochs + 1)]
+    assert rates[0] == config.lr and rates[-1] == pytest.approx(0.0, abs=1e-15)
+    assert all(a > b for a, b in itertools.pairwise(rates))
+    assert rates[config.epochs // 2] == pytest.approx(config.lr / 2)
+    constant = TrainConfig(lr=0.1, epochs=4, schedule="constant")
+    assert {learning_rate(constant, e) for e in range(4)} == {0.1}

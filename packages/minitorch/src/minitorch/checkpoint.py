@@ -62,6 +62,7 @@ def build_model(config: dict[str, Any]) -> Any:
 
         return ScalarNetwork(config["hidden"], seed=config["seed"])
     models = nn_module("models")
+    nn_module("nn").manual_seed(config["seed"])  # --seed fixes the initial weights too
     if config["model"] == "cnn":
         hidden = config["hidden"]
         return models.LeNet(channels=(hidden, 2 * hidden), backend=config["backend"])

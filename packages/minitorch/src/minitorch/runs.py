@@ -39,6 +39,7 @@ class TrainConfig:
     seed: int = 0
     samples: int | None = None
     out: Path | None = None
+    schedule: str = "constant"
 
     @property
     def is_digits(self) -> bool:
@@ -62,7 +63,12 @@ class TrainConfig:
             seed=args.seed,
             samples=args.samples or d.samples,
             out=out,
+            schedule=args.schedule or d.schedule,
         )
+        if config.backend == "scalar" and config.schedule != "constant":
+            raise CommandError(
+                "--backend scalar trains at a constant rate (--schedule constant)", 2
+            )
         check_settings(asdict_config(config))
         return replace(config, out=check_out(out, args.force))
 
@@ -445,10 +451,13 @@ def _run_tensor(config: TrainConfig, progress: bool) -> RunResult:
     model = checkpoint.build_model(config_dict)
     warm_seconds, compiled = warm_up(config, train, test, progress)
     say_estimate(config, train)
+    optimizer = checkpoint.nn_module("optim").Adam(model.parameters(), lr=config.lr)
     seen: list[Any] = []  # fit's history, kept by the callback in case Ctrl-C stops fit
 
     def on_epoch(epoch: int, hist: Any) -> None:
         seen[:] = [hist, epoch + 1]
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(config, epoch + 1)
         test = hist.test_acc[-1] if hist.test_acc else None
         bar.epoch(
             {"loss": hist.loss[-1], "acc": hist.train_acc[-1], "test": test, "s": hist.seconds[-1]}
@@ -466,6 +475,7 @@ def _run_tensor(config: TrainConfig, progress: bool) -> RunResult:
                 lr=config.lr,
                 batch_size=config.batch,
                 seed=config.seed,
+                optimizer=optimizer,
                 progress=False,
                 callback=on_epoch,
             )
@@ -492,6 +502,14 @@ def _run_tensor(config: TrainConfig, progress: bool) -> RunResult:
         interrupted,
         compiled,
     )
+
+
+def learning_rate(config: TrainConfig, epoch: int) -> float:
+    """The rate for epoch ``epoch`` (0 is the first): ``--lr`` throughout, or for ``cosine``
+    half a cosine from ``--lr`` down to 0 after the last epoch (PyTorch's CosineAnnealingLR)."""
+    if config.schedule == "constant":
+        return config.lr
+    return config.lr * 0.5 * (1.0 + math.cos(math.pi * epoch / config.epochs))
 
 
 def tensor_figures(config: TrainConfig, model: Any, train: Any, test: Any) -> dict[str, Any]:
