@@ -159,3 +159,40 @@ def test_parse_shape() -> None:
     for bad in ("2, x", "0, 3"):
         with pytest.raises(ValueError, match=r"shape|size"):
             parse_shape(bad)
+
+
+SUM_OF_20000 = " + ".join(["x"] * 20_000)
+TYPED_ERRORS = [
+    ("(1).log()", "not to the number 1"),
+    (SUM_OF_20000, "at most 500"),
+    ("-" * 400 + "x", "parts; at most 300"),
+    ("x +", "not a Python expression"),
+]
+
+
+@pytest.mark.parametrize(("expression", "words"), TYPED_ERRORS)
+def test_a_failing_expression_is_a_value_error_saying_why(expression: str, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        evaluate(expression, {"x": Scalar(1.0), "y": Scalar(2.0)})
+
+
+@pytest.mark.parametrize("expression", ["(1).log()", SUM_OF_20000, "x.foo()"])
+def test_the_autodiff_page_shows_a_failing_expression_as_a_message(expression: str) -> None:
+    at = open_page("autodiff")
+    widget(at.text_input, "expression in x, y, z").set_value(expression).run()
+    assert not at.exception
+    assert len(at.error) == 1 and "cannot evaluate" in at.error[0].value
+
+
+def test_the_operator_plots_label_their_axes() -> None:
+    from minitorch.app.module0 import operator_figures
+
+    values, derivatives = operator_figures(("relu", "exp"))
+    for fig, ylabel in ((values, "f(x)"), (derivatives, "f′(x) by backward()")):
+        (ax,) = fig.axes
+        assert (ax.get_xlabel(), ax.get_ylabel()) == ("x", ylabel)
+
+
+def test_parse_shape_refuses_what_the_pages_cannot_draw() -> None:
+    with pytest.raises(ValueError, match="and 100,000 elements"):
+        parse_shape("100000, 100000")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -98,6 +100,10 @@ BAD_ARGUMENTS = [
     (["--batch", "two"], "--batch: expected an integer, got 'two'"),
     (["--dataset", "digits", "--backend", "scalar"], "small 2-D datasets only"),
     (["--dataset", "xor", "--model", "cnn"], "--model cnn needs images"),
+    (["--dataset", "xor", "--hidden", "100000"], "GiB of memory (the limit is 4.0 GiB)"),
+    (["--dataset", "xor", "--samples", "1e8"], "--samples 100000000 would need about"),
+    (["--samples", "1.5"], "--samples: expected an integer, got '1.5'"),
+    (["--dataset", "xor", "--backend", "scalar", "--schedule", "cosine"], "constant rate"),
 ]
 
 
@@ -177,17 +183,21 @@ def test_tensor_train_on_points_draws_the_boundary(tmp_path: Path) -> None:
 
 
 def test_fast_backend_warms_up_outside_the_timed_epochs(tmp_path: Path) -> None:
+    def train(out: Path) -> subprocess.CompletedProcess[str]:
+        return minitorch(
+            "train", "--dataset", "xor", "--backend", "fast", "--epochs", "2", "--samples", "40",
+            "--hidden", "4", "--out", str(out),
+        )  # fmt: skip
+
+    train(tmp_path / "first")  # compiles what numba's cache lacks
     out = tmp_path / "fast"
-    done = minitorch(
-        "train", "--dataset", "xor", "--backend", "fast", "--epochs", "2", "--samples", "40",
-        "--hidden", "4", "--out", str(out),
-    )  # fmt: skip
+    done = train(out)
     assert done.returncode == 0, done.stderr
-    assert "warming up the fast backend" in done.stderr
+    assert "compiling" not in done.stderr  # everything came from numba's cache
     metrics = assert_run_folder(out, ("loss.png", "boundary.png"), epochs=2)
     summary: dict[str, float] = metrics["summary"]  # type: ignore[assignment]  # json value
-    assert summary["warm_up_seconds"] > 0
-    assert "warm-up" in done.stdout
+    assert summary["warm_up_seconds"] > 0 and not summary["compiled_kernels"]
+    assert "warm-up" in done.stdout and "kernels from numba's cache" in done.stdout
     assert summary["seconds"] == pytest.approx(sum(metrics["history"]["seconds"]))  # type: ignore[index]
 
 
@@ -218,14 +228,14 @@ def test_cuda_without_a_gpu_fails_in_one_line(tmp_path: Path) -> None:
         pytest.skip(f"a GPU is present (or numba is missing): {probe.stdout or probe.stderr}")
     done = subprocess.run(
         [sys.executable, "-m", "minitorch", "train", "--dataset", "xor", "--backend", "cuda",
-         "--epochs", "1", "--out", str(tmp_path)],
+         "--epochs", "1", "--out", str(tmp_path / "run")],
         capture_output=True, text=True, env=env, timeout=300,
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith("minitorch train: error: backend 'cuda' is not available")
     assert "NUMBA_ENABLE_CUDASIM" in done.stderr and done.stderr.count("\n") == 1
-    assert not (tmp_path / "metrics.json").exists()
+    assert not (tmp_path / "run").exists()  # no empty run folder left behind
 
 
 def test_api_run_makes_its_folder_and_the_saved_model_reloads(tmp_path: Path) -> None:
@@ -249,3 +259,162 @@ def test_api_run_makes_its_folder_and_the_saved_model_reloads(tmp_path: Path) ->
     assert loaded.test_accuracy() == result.summary["test_acc"]
     p = loaded.proba(np.array([[0.5, 0.5], [0.0, 1.0]]))
     assert p.shape == (2,) and np.all((p >= 0) & (p <= 1))
+
+
+TINY_SCALAR = ("train", "--dataset", "simple", "--backend", "scalar", "--epochs", "2",
+               "--samples", "8", "--hidden", "2")  # fmt: skip
+
+
+def test_a_non_empty_out_is_refused_unless_forced(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / "confusion.png").write_bytes(b"from an older digits run")
+    refused = minitorch(*TINY_SCALAR, "--out", str(out))
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "already holds files" in refused.stderr and "--force" in refused.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["confusion.png", "notes.txt"]
+
+    forced = minitorch(*TINY_SCALAR, "--out", str(out), "--force")
+    assert forced.returncode == 0, forced.stderr
+    names = sorted(p.name for p in out.iterdir())  # no temporary files, no stale picture
+    assert names == ["boundary.png", "loss.png", "metrics.json", "model.npz", "notes.txt"]
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_an_empty_out_is_refused(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "minitorch", *TINY_SCALAR, "--out", ""],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "--out: must name a folder, got an empty string" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_files_are_replaced_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from minitorch import checkpoint
+
+    target = tmp_path / "model.npz"
+    target.write_bytes(b"old")
+
+    def interrupted(src: object, dst: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        checkpoint.write_atomically(target, b"new" * 1000)
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+    monkeypatch.undo()
+    checkpoint.write_atomically(target, b"new")
+    assert target.read_bytes() == b"new" and [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+
+
+def test_ctrl_c_saves_what_was_trained_so_far(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "minitorch", "train", "--dataset", "xor", "--backend", "numpy",
+         "--epochs", "100000", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+    )  # fmt: skip
+    assert proc.stderr is not None
+    estimate = proc.stderr.readline()
+    assert estimate.startswith("this run will take about "), estimate
+    first = proc.stderr.readline()  # stderr is a pipe: one line per epoch (or few seconds)
+    assert "epoch 1/100000" in first, first
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "interrupted after" in stderr and "saved what was trained so far" in stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    epochs = metrics["summary"]["epochs"]
+    assert 1 <= epochs < 100000 and metrics["summary"]["interrupted"] is True
+    assert len(metrics["history"]["loss"]) == epochs
+    assert f"interrupted after {epochs} of 100000 epochs" in stderr
+    predicted = minitorch("predict", str(out / "model.npz"), "--point", "0.1", "0.9")
+    assert predicted.returncode == 0, predicted.stderr
+
+
+def test_the_compile_notice_appears_only_when_numba_compiles(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import numba
+
+    from minitorch.runs import _compile_notice
+
+    @numba.njit(cache=False)
+    def twice(x: float) -> float:
+        return 2 * x
+
+    with _compile_notice("fast", enabled=True) as compiled:
+        assert twice(1.0) == 2.0
+    assert compiled and "compiling the fast backend's kernels" in capsys.readouterr().err
+    with _compile_notice("fast", enabled=True) as compiled:
+        assert twice(2.0) == 4.0  # already compiled for floats
+    assert not compiled and capsys.readouterr().err == ""
+
+
+def test_every_option_has_help() -> None:
+    import argparse
+
+    from minitorch.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in [("minitorch", parser), *subparsers.choices.items()]:
+        for action in sub._actions:
+            if not isinstance(action, argparse._SubParsersAction):
+                assert action.help, f"{name} {action.dest} has no help"
+    shown = minitorch("train", "--help")
+    assert shown.returncode == 0
+    for words in ("--epochs EPOCHS", "passes over the training data", "fixes the data"):
+        assert words in shown.stdout
+
+
+def test_piped_progress_is_a_line_per_epoch_not_carriage_returns(tmp_path: Path) -> None:
+    done = minitorch(
+        "train", "--dataset", "xor", "--backend", "numpy", "--epochs", "3", "--samples", "40",
+        "--hidden", "4", "--out", str(tmp_path / "run"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "\r" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("xor numpy: epoch 1/3  loss ") and "test " in lines[0]
+    assert lines[-1].startswith("xor numpy: epoch 3/3  loss ")
+
+
+def test_a_run_of_minutes_says_so_before_it_starts(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn", reason="digits need scikit-learn (mt-nn[datasets])")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "minitorch", "train", "--backend", "simple",
+         "--out", str(tmp_path / "run")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    first = proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)  # before the first epoch ends: nothing is saved
+    _, rest = proc.communicate(timeout=300)
+    assert (
+        first.startswith("this run will take about ") and " min (15 epochs on the simple" in first
+    )
+    assert proc.returncode == 130 and rest == "minitorch train: interrupted\n"
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_cosine_schedule_falls_from_lr_to_zero(tmp_path: Path) -> None:
+    from minitorch.cli import build_parser
+    from minitorch.runs import TrainConfig, learning_rate
+
+    args = build_parser().parse_args(["train", "--dataset", "xor", "--out", str(tmp_path)])
+    config = TrainConfig.from_args(args)
+    assert config.schedule == "cosine"
+    rates = [learning_rate(config, e) for e in range(config.epochs + 1)]
+    assert rates[0] == config.lr and rates[-1] == pytest.approx(0.0, abs=1e-15)
+    assert all(a > b for a, b in itertools.pairwise(rates))
+    assert rates[config.epochs // 2] == pytest.approx(config.lr / 2)
+    constant = TrainConfig(lr=0.1, epochs=4, schedule="constant")
+    assert {learning_rate(constant, e) for e in range(4)} == {0.1}

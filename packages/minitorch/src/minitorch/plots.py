@@ -169,11 +169,16 @@ def filters(weights: FloatArray, title: str = "learned filters") -> Figure:
 
 
 def function(
-    fns: Mapping[str, Callable[[float], float]], lo: float = -4.0, hi: float = 4.0
+    fns: Mapping[str, Callable[[float], float]],
+    lo: float = -4.0,
+    hi: float = 4.0,
+    ylabel: str = "f(x)",
 ) -> Figure:
-    """Each named float function drawn over ``[lo, hi]`` on shared axes."""
+    """Each named float function drawn over ``[lo, hi]`` on shared, labelled axes."""
     fig = Figure(figsize=(5, 3.2))
     ax = fig.subplots()
+    ax.set_xlabel("x")
+    ax.set_ylabel(ylabel)
     xs = np.linspace(lo, hi, 241)
     for name, fn in fns.items():
         ax.plot(xs, [fn(float(x)) for x in xs], label=name)

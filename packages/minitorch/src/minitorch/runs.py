@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import checkpoint, plots
-from .cli import DIGITS, CommandError, defaults_for, writable_dir
+from .cli import DIGITS, RUN_FILES, CommandError, check_out, defaults_for, make_out
 from .plots import FloatArray
 
 
@@ -37,6 +39,7 @@ class TrainConfig:
     seed: int = 0
     samples: int | None = None
     out: Path | None = None
+    schedule: str = "constant"
 
     @property
     def is_digits(self) -> bool:
@@ -46,21 +49,10 @@ class TrainConfig:
     def from_args(cls, args: argparse.Namespace) -> TrainConfig:
         """Check the combination and fill in the defaults for it (`CommandError`, status 2)."""
         model = args.model or ("cnn" if args.dataset == DIGITS else "mlp")
-        if args.backend == "scalar" and args.dataset == DIGITS:
-            raise CommandError(
-                "--backend scalar trains the Scalar MLP on the small 2-D datasets only "
-                "(simple, diag, split, xor, circle, spiral); use --backend fast for digits",
-                2,
-            )
-        if args.backend == "scalar" and model != "mlp":
-            raise CommandError(f"--backend scalar has only the mlp model, not {model!r}", 2)
-        if model == "cnn" and args.dataset != DIGITS:
-            raise CommandError(
-                f"--model cnn needs images (--dataset digits), not {args.dataset!r}", 2
-            )
+        check_settings({"dataset": args.dataset, "model": model, "backend": args.backend})
         d = defaults_for(args.dataset, model, args.backend)
         out = args.out or default_out(args.dataset, args.backend)
-        return cls(
+        config = cls(
             dataset=args.dataset,
             model=model,
             backend=args.backend,
@@ -70,7 +62,85 @@ class TrainConfig:
             batch=args.batch or d.batch,
             seed=args.seed,
             samples=args.samples or d.samples,
-            out=writable_dir(out),
+            out=out,
+            schedule=args.schedule or d.schedule,
+        )
+        if config.backend == "scalar" and config.schedule != "constant":
+            raise CommandError(
+                "--backend scalar trains at a constant rate (--schedule constant)", 2
+            )
+        check_settings(asdict_config(config))
+        return replace(config, out=check_out(out, args.force))
+
+
+MAX_MEMORY = 4 * 2**30
+"""Runs (and saved models) whose settings need more memory than this are refused up front."""
+DIGIT_IMAGES = 1797
+"""Images in scikit-learn's digits dataset (train and test together)."""
+SCALAR_BYTES = 2000
+"""Rough bytes per `Scalar` parameter while training (the parameter and its graph nodes)."""
+
+
+def memory_needed(config: dict[str, Any]) -> int:
+    """A rough upper estimate of the bytes a run with these settings holds at once: parameters
+    with gradients and optimizer state, the data, and activations of a batch and of the test
+    set."""
+    params = checkpoint.parameter_count(config)
+    if config["backend"] == "scalar":
+        return SCALAR_BYTES * params
+    digits = config["dataset"] == DIGITS
+    samples = int(config.get("samples") or 1)
+    samples = min(config.get("samples") or DIGIT_IMAGES, DIGIT_IMAGES) if digits else samples
+    features = 64 if digits else 2
+    h = int(config["hidden"])
+    widest = 64 * h if config["model"] == "cnn" else h
+    batch = int(config.get("batch") or 1)
+    return 8 * (4 * params + 4 * samples * (features + 1) + 4 * (batch + samples) * widest)
+
+
+def gib(n: int) -> str:
+    """``n`` bytes, in the unit that reads best."""
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
+        if n >= size:
+            return f"{n / size:,.1f} {unit}"
+    return f"{n / 2**10:.1f} KiB"
+
+
+def check_settings(config: dict[str, Any]) -> None:
+    """Refuse settings that cannot train (`CommandError`, status 2): combinations the models do
+    not support, and sizes needing more than `MAX_MEMORY`. Only the keys present are checked."""
+    from .cli import BACKENDS, DATASETS, MODELS
+
+    dataset, model, backend = config["dataset"], config["model"], config["backend"]
+    for key, value, choices in (
+        ("dataset", dataset, DATASETS),
+        ("model", model, MODELS),
+        ("backend", backend, BACKENDS),
+    ):
+        if value not in choices:
+            raise CommandError(f"unknown {key} {value!r:.40} (one of {', '.join(choices)})", 2)
+    if backend == "scalar" and dataset == DIGITS:
+        raise CommandError(
+            "--backend scalar trains the Scalar MLP on the small 2-D datasets only "
+            "(simple, diag, split, xor, circle, spiral); use --backend fast for digits",
+            2,
+        )
+    if backend == "scalar" and model != "mlp":
+        raise CommandError(f"--backend scalar has only the mlp model, not {model!r}", 2)
+    if model == "cnn" and dataset != DIGITS:
+        raise CommandError(f"--model cnn needs images (--dataset digits), not {dataset!r}", 2)
+    if "hidden" not in config:
+        return
+    for key in ("hidden", "samples", "seed"):
+        value, lowest = config.get(key), 0 if key == "seed" else 1
+        if value is not None and not (type(value) is int and value >= lowest):
+            raise CommandError(f"--{key} must be a whole number, got {value!r:.40}", 2)
+    needed = memory_needed(config)
+    if needed > MAX_MEMORY:
+        raise CommandError(
+            f"--hidden {config['hidden']} with --samples {config.get('samples')} would need "
+            f"about {gib(needed)} of memory (the limit is {gib(MAX_MEMORY)}); use smaller values",
+            2,
         )
 
 
@@ -88,6 +158,8 @@ class RunResult:
     history: dict[str, list[float | None]]
     summary: dict[str, Any]
     files: list[Path] = field(default_factory=list)
+    interrupted: bool = False
+    """True when Ctrl-C stopped training early (what was trained so far is saved)."""
 
 
 def _check_backend(name: str) -> None:
@@ -100,17 +172,50 @@ def _check_backend(name: str) -> None:
         raise CommandError(f"backend {name!r} is not available: {e}") from None
 
 
-def _progress(total: int, enabled: bool, desc: str) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="epoch", disable=not enabled)
+PIPED_SECONDS = 5.0
+"""When stderr is not a terminal, the least time between two progress lines."""
 
 
-def run(config: TrainConfig, progress: bool = True) -> RunResult:
-    """Train as ``config`` says and write every output into ``config.out`` (made if missing;
-    `default_out` if None)."""
+class Progress:
+    """The epochs of a run: tqdm's bar on a terminal; on a pipe or in a log, one plain line for
+    the first and the last epoch and at most one every `PIPED_SECONDS` between (a bar's
+    carriage returns would pile up on one line there)."""
+
+    def __init__(self, total: int, enabled: bool, desc: str) -> None:
+        from tqdm.auto import tqdm
+
+        self.total, self.desc, self.done = total, desc, 0
+        self.lines = enabled and not sys.stderr.isatty()
+        self.bar = tqdm(total=total, desc=desc, unit="epoch", disable=not enabled or self.lines)
+        self.last_line = -math.inf
+
+    def epoch(self, shown: dict[str, float | None]) -> None:
+        """Show one finished epoch's numbers (None: not measured)."""
+        self.done += 1
+        formats = {"loss": ".4f", "s": ".2f"}  # accuracies: .3f
+        numbers = {k: format(v, formats.get(k, ".3f")) for k, v in shown.items() if v is not None}
+        self.bar.set_postfix(numbers)
+        self.bar.update(1)
+        now = time.monotonic()
+        if self.lines and (self.done in (1, self.total) or now - self.last_line >= PIPED_SECONDS):
+            text = "  ".join(f"{k} {v}" for k, v in numbers.items())
+            print(f"{self.desc}: epoch {self.done}/{self.total}  {text}", file=sys.stderr)
+            sys.stderr.flush()
+            self.last_line = now
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
+
+
+def run(config: TrainConfig, progress: bool = True, force: bool = False) -> RunResult:
+    """Train as ``config`` says and write every output into ``config.out`` (`default_out` if
+    None), a new or empty folder unless ``force``. Ctrl-C during training stops it; what was
+    trained so far is saved and the result says ``interrupted``."""
     config = replace(
-        config, out=writable_dir(config.out or default_out(config.dataset, config.backend))
+        config, out=check_out(config.out or default_out(config.dataset, config.backend), force)
     )
     if config.backend == "scalar":
         return _run_scalar(config, progress)
@@ -145,26 +250,30 @@ def _finish(
     parameters: int,
     history: dict[str, list[float | None]],
     figures: dict[str, Any],
-    save_model: Callable[[Path], None],
+    save_model: Callable[[Path], Path],
     warm_up_seconds: float = 0.0,
+    interrupted: bool = False,
+    compiled: bool = False,
 ) -> RunResult:
     assert config.out is not None, "TrainConfig.from_args always sets out"
     summary = _summary(config, parameters, history, warm_up_seconds)
-    result = RunResult(config, history, summary)
-    out = config.out
+    summary["compiled_kernels"] = compiled
+    result = RunResult(config, history, summary, interrupted=interrupted)
+    out = make_out(config.out)
     title = f"{config.dataset} · {config.model} · {config.backend}"
-    result.files.append(plots.save(plots.curves(history, title), out / "loss.png"))
+    figures = {"loss.png": plots.curves(history, title), **figures}
     for name, fig in figures.items():
-        result.files.append(plots.save(fig, out / name))
+        result.files.append(checkpoint.write_atomically(out / name, plots.png(fig)))
     metrics = {
         "config": {**asdict(config), "out": str(out)},
         "history": history,
-        "summary": result.summary,
+        "summary": {**result.summary, "interrupted": interrupted},
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    result.files.append(out / "metrics.json")
-    save_model(out / "model.npz")
-    result.files.append(out / "model.npz")
+    text = json.dumps(metrics, indent=2) + "\n"
+    result.files.append(checkpoint.write_atomically(out / "metrics.json", text.encode()))
+    result.files.append(save_model(out / "model.npz"))
+    for stale in set(RUN_FILES) - {p.name for p in result.files}:  # from a run --force replaced
+        (out / stale).unlink(missing_ok=True)
     return result
 
 
@@ -173,7 +282,7 @@ def _grid_points(X: FloatArray) -> list[list[float]]:
 
 
 def _run_scalar(config: TrainConfig, progress: bool) -> RunResult:
-    from mt_autodiff.train import predict, train_scalar
+    from mt_autodiff.train import ScalarTrain, predict
     from mt_operators import datasets
 
     n = config.samples or 50
@@ -185,7 +294,7 @@ def _run_scalar(config: TrainConfig, progress: bool) -> RunResult:
         "test_acc": [],
         "seconds": [],
     }
-    bar = _progress(config.epochs, progress, f"{config.dataset} scalar")
+    bar = Progress(config.epochs, progress, f"{config.dataset} scalar")
     last = [time.perf_counter()]
 
     def log(epoch: int, total: float, correct: int, losses: list[float]) -> None:
@@ -195,18 +304,18 @@ def _run_scalar(config: TrainConfig, progress: bool) -> RunResult:
         history["train_acc"].append(correct / train.N)
         history["test_acc"].append(None)
         last[0] = now
-        bar.set_postfix(loss=f"{total / train.N:.4f}", acc=f"{correct / train.N:.3f}")
-        bar.update(1)
+        bar.epoch({"loss": total / train.N, "acc": correct / train.N})
 
-    with bar:
-        model, _ = train_scalar(
-            train,
-            hidden=config.hidden,
-            lr=config.lr,
-            epochs=config.epochs,
-            seed=config.seed,
-            log_fn=log,
-        )
+    say_estimate(config, train)
+    trainer = ScalarTrain(config.hidden, config.seed)
+    model, interrupted = trainer.model, False
+    try:
+        with bar:
+            trainer.train(train, config.lr, config.epochs, log)
+    except KeyboardInterrupt:
+        if not history["loss"]:
+            raise
+        interrupted = True
     test_pred = np.asarray(predict(model, test.X)) > 0.5
     history["test_acc"][-1] = float(np.mean(test_pred == np.asarray(test.y, dtype=bool)))
     X = np.asarray(train.X, dtype=np.float64)
@@ -223,6 +332,7 @@ def _run_scalar(config: TrainConfig, progress: bool) -> RunResult:
         history,
         figures,
         lambda path: checkpoint.save(path, model, asdict_config(config)),
+        interrupted=interrupted,
     )
 
 
@@ -235,57 +345,150 @@ COMPILED_BACKENDS = ("fast", "cuda")
 """Backends whose kernels numba compiles on their first use (and caches on disk)."""
 
 
-def warm_up(config: TrainConfig, train: Any, test: Any, progress: bool) -> float:
-    """Compile the backend's kernels before the timed epochs; the seconds it took.
+@contextmanager
+def _compile_notice(backend: str, enabled: bool) -> Iterator[list[str]]:
+    """Say once, on stderr, that numba is compiling, the moment it starts to; yields the names
+    compiled. numba signals only real compiles: kernels in its disk cache load without one."""
+    from numba.core import event
+
+    compiled: list[str] = []
+
+    class Listener(event.Listener):
+        def on_start(self, ev: Any) -> None:
+            if enabled and not compiled:
+                print(
+                    f"compiling the {backend} backend's kernels (numba; about a minute on a first "
+                    "run after an install, later runs load them from its cache)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            compiled.append(str(ev.data.get("dispatcher", "?")))
+
+        def on_end(self, ev: Any) -> None:
+            pass
+
+    with event.install_listener("numba:compile", Listener()):
+        yield compiled
+
+
+def warm_up(config: TrainConfig, train: Any, test: Any, progress: bool) -> tuple[float, bool]:
+    """Compile the backend's kernels before the timed epochs; the seconds it took and whether
+    anything was compiled (rather than loaded from numba's cache).
 
     One epoch of a throwaway model on two batches, evaluated on the whole test set (big enough
     for the parallel kernels), runs every kernel training and evaluation use. numba caches what
     it compiles, so only the first run after an install pays much.
     """
     if config.backend not in COMPILED_BACKENDS:
-        return 0.0
-    if progress:
-        print(
-            f"warming up the {config.backend} backend (numba compiles its kernels on a first "
-            "run and caches them)",
-            file=sys.stderr,
-            flush=True,
-        )
+        return 0.0, False
     start = time.perf_counter()
     n = 2 * config.batch
+    with _compile_notice(config.backend, progress) as compiled:
+        checkpoint.nn_module("train").fit(
+            checkpoint.build_model(asdict_config(config)),
+            checkpoint.first(train, n, config.backend),
+            test,
+            epochs=1,
+            lr=config.lr,
+            batch_size=config.batch,
+            seed=config.seed,
+            progress=False,
+        )
+    return time.perf_counter() - start, bool(compiled)
+
+
+ESTIMATE_SHOWN_FROM = 60.0
+"""Runs estimated to take at least this many seconds say so before they start."""
+
+
+def estimate(config: TrainConfig, train: Any) -> tuple[float, str]:
+    """Seconds the run will take, from timing one batch of a throwaway model (one epoch on five
+    points for the scalar backend), and how that was measured."""
+    if config.backend == "scalar":
+        from mt_autodiff.train import ScalarTrain
+        from mt_operators.datasets import Graph
+
+        k = min(5, train.N)
+        probe = Graph(k, train.X[:k], train.y[:k])
+        start = time.perf_counter()
+        ScalarTrain(config.hidden, config.seed).train(probe, config.lr, 1)
+        per_point = (time.perf_counter() - start) / probe.N
+        return per_point * train.N * config.epochs, f"{per_point * 1000:.1f} ms per point"
+    n = min(config.batch, len(train))
+    start = time.perf_counter()
     checkpoint.nn_module("train").fit(
         checkpoint.build_model(asdict_config(config)),
         checkpoint.first(train, n, config.backend),
-        test,
+        None,
         epochs=1,
         lr=config.lr,
         batch_size=config.batch,
-        seed=config.seed,
         progress=False,
     )
-    return time.perf_counter() - start
+    per_batch = time.perf_counter() - start
+    batches = math.ceil(len(train) / config.batch)
+    # Evaluating on both splits after each epoch costs about as much as a fifth more batches.
+    return 1.2 * per_batch * batches * config.epochs, f"one batch took {per_batch:.2f} s"
+
+
+def say_estimate(config: TrainConfig, train: Any) -> None:
+    """One line on stderr before a run that will take minutes."""
+    seconds, how = estimate(config, train)
+    if seconds < ESTIMATE_SHOWN_FROM:
+        return
+    took = f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+    print(
+        f"this run will take about {took} ({config.epochs} epochs on the {config.backend} "
+        f"backend; {how}); Ctrl-C stops it and keeps what was trained so far",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _run_tensor(config: TrainConfig, progress: bool) -> RunResult:
     nn_train = checkpoint.nn_module("train")
     train, test = checkpoint.load_data(config_dict := asdict_config(config))
     model = checkpoint.build_model(config_dict)
-    warm_seconds = warm_up(config, train, test, progress)
-    hist = nn_train.fit(
-        model,
-        train,
-        test,
-        epochs=config.epochs,
-        lr=config.lr,
-        batch_size=config.batch,
-        seed=config.seed,
-        progress=progress,
-    )
+    warm_seconds, compiled = warm_up(config, train, test, progress)
+    say_estimate(config, train)
+    optimizer = checkpoint.nn_module("optim").Adam(model.parameters(), lr=config.lr)
+    seen: list[Any] = []  # fit's history, kept by the callback in case Ctrl-C stops fit
+
+    def on_epoch(epoch: int, hist: Any) -> None:
+        seen[:] = [hist, epoch + 1]
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(config, epoch + 1)
+        test = hist.test_acc[-1] if hist.test_acc else None
+        bar.epoch(
+            {"loss": hist.loss[-1], "acc": hist.train_acc[-1], "test": test, "s": hist.seconds[-1]}
+        )
+
+    bar = Progress(config.epochs, progress, f"{config.dataset} {config.backend}")
+    interrupted = False
+    try:
+        with bar:
+            nn_train.fit(
+                model,
+                train,
+                test,
+                epochs=config.epochs,
+                lr=config.lr,
+                batch_size=config.batch,
+                seed=config.seed,
+                optimizer=optimizer,
+                progress=False,
+                callback=on_epoch,
+            )
+    except KeyboardInterrupt:
+        if not seen:
+            raise
+        interrupted = True
+    hist, done = seen
     history: dict[str, list[float | None]] = {
-        "loss": list(hist.loss),
-        "train_acc": list(hist.train_acc),
-        "test_acc": list(hist.test_acc),
-        "seconds": list(hist.seconds),
+        "loss": hist.loss[:done],
+        "train_acc": hist.train_acc[:done],
+        "test_acc": hist.test_acc[:done],
+        "seconds": hist.seconds[:done],
     }
     figures = tensor_figures(config, model, train, test)
     params = sum(int(p.value.size) for p in model.parameters())
@@ -296,7 +499,17 @@ def _run_tensor(config: TrainConfig, progress: bool) -> RunResult:
         figures,
         lambda path: checkpoint.save(path, model, config_dict),
         warm_seconds,
+        interrupted,
+        compiled,
     )
+
+
+def learning_rate(config: TrainConfig, epoch: int) -> float:
+    """The rate for epoch ``epoch`` (0 is the first): ``--lr`` throughout, or for ``cosine``
+    half a cosine from ``--lr`` down to 0 after the last epoch (PyTorch's CosineAnnealingLR)."""
+    if config.schedule == "constant":
+        return config.lr
+    return config.lr * 0.5 * (1.0 + math.cos(math.pi * epoch / config.epochs))
 
 
 def tensor_figures(config: TrainConfig, model: Any, train: Any, test: Any) -> dict[str, Any]:
@@ -337,7 +550,8 @@ def summary_table(result: RunResult) -> str:
         ("total", f"{s['seconds']:.1f} s"),
     ]
     if s["warm_up_seconds"]:
-        rows.append(("warm-up", f"{s['warm_up_seconds']:.1f} s (compiling kernels, not counted)"))
+        what = "compiling kernels" if s["compiled_kernels"] else "kernels from numba's cache"
+        rows.append(("warm-up", f"{s['warm_up_seconds']:.1f} s ({what}, not counted)"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
 
@@ -347,6 +561,12 @@ def print_summary(result: RunResult) -> None:
     print(summary_table(result))
     assert result.config.out is not None, "a finished run has an output folder"
     print(f"saved {', '.join(p.name for p in result.files)} to {result.config.out}/")
+    if result.interrupted:
+        print(
+            f"minitorch train: interrupted after {result.summary['epochs']} of "
+            f"{result.config.epochs} epochs; saved what was trained so far to {result.config.out}/",
+            file=sys.stderr,
+        )
 
 
 def predict_command(path: Path, points: Sequence[Sequence[float]] | None) -> int:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 import streamlit as st
+from matplotlib.figure import Figure
 
 from minitorch import plots
 from mt_autodiff import Scalar
@@ -67,11 +68,17 @@ def operators_page() -> None:
 @st.cache_data(show_spinner=False)
 def operator_pictures(chosen: tuple[str, ...]) -> tuple[bytes, bytes]:
     """PNGs of the chosen ops and of their derivatives."""
+    values, derivatives = operator_figures(chosen)
+    return plots.png(values), plots.png(derivatives)
+
+
+def operator_figures(chosen: tuple[str, ...]) -> tuple[Figure, Figure]:
+    """The chosen ops, and their derivatives, over the union of their intervals."""
     lo = min(UNARY[name][1] for name in chosen)
     hi = max(UNARY[name][2] for name in chosen)
     return (
-        plots.png(plots.function({n: value(n) for n in chosen}, lo, hi)),
-        plots.png(plots.function({n: derivative(n) for n in chosen}, lo, hi)),
+        plots.function({n: value(n) for n in chosen}, lo, hi, ylabel="f(x)"),
+        plots.function({n: derivative(n) for n in chosen}, lo, hi, ylabel="f′(x) by backward()"),
     )
 
 

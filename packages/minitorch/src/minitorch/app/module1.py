@@ -38,20 +38,48 @@ ALLOWED_NODES = (
 METHODS = ("log", "exp", "sigmoid", "relu")
 
 
+MAX_CHARACTERS = 500
+MAX_NODES = 300
+"""Limits on a typed expression: enough for any hand-made graph, small enough to draw and to keep
+Python's parser and compiler away from their recursion limits."""
+
+
 def evaluate(expression: str, variables: dict[str, Scalar]) -> Scalar:
     """``expression`` over the named Scalars: arithmetic, comparisons and ``.log() .exp()
-    .sigmoid() .relu()``; anything else is a `ValueError` naming what is not allowed."""
-    tree = ast.parse(expression, mode="eval")
-    for node in ast.walk(tree):
+    .sigmoid() .relu()``; anything else, or anything that fails while evaluating, is a
+    `ValueError` saying what."""
+    if len(expression) > MAX_CHARACTERS:
+        raise ValueError(
+            f"the expression has {len(expression):,} characters; at most {MAX_CHARACTERS}"
+        )
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError as e:
+        raise ValueError(f"not a Python expression ({e.msg})") from None
+    except (RecursionError, MemoryError):
+        raise ValueError("the expression is nested too deeply") from None
+    nodes = list(ast.walk(tree))
+    if len(nodes) > MAX_NODES:
+        raise ValueError(f"the expression has {len(nodes):,} parts; at most {MAX_NODES}")
+    for node in nodes:
         if not isinstance(node, ALLOWED_NODES):
             raise ValueError(f"{type(node).__name__} is not allowed in an expression")
         if isinstance(node, ast.Attribute) and node.attr not in METHODS:
             raise ValueError(f".{node.attr}() is not allowed; use {', '.join(METHODS)}")
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Constant):
+            raise ValueError(
+                f".{node.attr}() applies to x, y, z or an expression of them, not to the "
+                f"number {node.value.value!r}"
+            )
         if isinstance(node, ast.Name) and node.id not in variables:
             raise ValueError(f"unknown name {node.id!r}; use {', '.join(variables)}")
         if isinstance(node, ast.Compare) and len(node.ops) != 1:
             raise ValueError("chained comparisons are not allowed")
-    result = eval(compile(tree, "<expression>", "eval"), {"__builtins__": {}}, dict(variables))
+    try:
+        code = compile(tree, "<expression>", "eval")
+        result = eval(code, {"__builtins__": {}}, dict(variables))
+    except (ArithmeticError, AttributeError, TypeError, ValueError, RecursionError) as e:
+        raise ValueError(f"{type(e).__name__}: {e}") from None
     if not isinstance(result, Scalar):
         raise ValueError(f"the expression gives {result!r}, not a Scalar: use x, y or z in it")
     return result
@@ -73,14 +101,14 @@ def graph_page() -> None:
     variables = {name: Scalar(v, name=name) for name, v in values.items()}
     try:
         out = evaluate(expression, variables)
-    except (ValueError, SyntaxError, TypeError, ZeroDivisionError) as e:
-        st.error(f"cannot evaluate {expression!r}: {e}")
+        nodes, edges = graph.collect(out)
+        if not out.is_constant():
+            out.backward()
+    except (ValueError, ArithmeticError, RecursionError) as e:
+        st.error(f"cannot evaluate {expression[:80]!r}: {e}")
         return
-    nodes, edges = graph.collect(out)
     if out.is_constant():
         st.warning("the expression depends on no variable, so there is nothing to differentiate")
-    else:
-        out.backward()
     st.graphviz_chart(graph.to_dot(nodes, edges, output=out.unique_id))
     st.write(f"**out** = {out.data:.6g}")
     st.table(

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import streamlit as st
 
 from mt_tensor import Tensor, TensorData, broadcast_index, shape_broadcast, tensor
 
 MAX_ROWS = 64
+
+
+MAX_DIMS = 8
+MAX_ELEMENTS = 100_000
+"""The largest shapes the tensor pages build (each element is drawn or tabulated)."""
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -19,6 +26,11 @@ def parse_shape(text: str) -> tuple[int, ...]:
         raise ValueError(f"a shape is integers separated by commas, not {text!r}") from None
     if any(d < 1 for d in shape):
         raise ValueError(f"every size must be at least 1, got {shape}")
+    if len(shape) > MAX_DIMS or math.prod(shape) > MAX_ELEMENTS:
+        raise ValueError(
+            f"the pages draw at most {MAX_DIMS} dimensions and {MAX_ELEMENTS:,} elements, "
+            f"got {shape}"
+        )
     return shape
 
 
