@@ -25,6 +25,16 @@ def _x() -> torch.Tensor:
     return torch.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]], requires_grad=True)
 
 
+class _Pair(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return x * 1, x * 2
+
+    @staticmethod
+    def backward(ctx: Any, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a + 2 * b
+
+
 UNSUPPORTED: list[tuple[str, Callable[[], Any]]] = [
     ("torch.compile", lambda: torch.compile),
     ("torch.fft", lambda: torch.fft),
@@ -36,11 +46,17 @@ UNSUPPORTED: list[tuple[str, Callable[[], Any]]] = [
     ("groups", lambda: F.conv2d(torch.ones(1, 2, 4, 4), torch.ones(2, 1, 3, 3), groups=2)),
     ("stride != kernel_size", lambda: F.max_pool2d(torch.ones(1, 1, 4, 4), 2, stride=1)),
     ("amsgrad", lambda: torch.optim.Adam([nn.Parameter(torch.ones(2))], amsgrad=True)),
-    ("retain_graph", lambda: (_x() * 2).sum().backward(retain_graph=True)),
+    ("create_graph", lambda: (_x() * 2).sum().backward(create_graph=True)),
+    ("torch.autograd.forward_ad", lambda: torch.autograd.forward_ad),
+    ("pin_memory of torch.zeros", lambda: torch.zeros(2, pin_memory=True)),
+    ("layout of torch.nn.functional.softmax", lambda: F.softmax(_x(), 1, layout=None)),
+    ("memory_format of Tensor.clone", lambda: _x().clone(memory_format=None)),
+    ("torch.Generator", lambda: torch.rand(2, generator=object())),
+    ("several tensors", lambda: _Pair.apply(_x())),
     ("'tpu'", lambda: torch.device("tpu")),
     ("weight", lambda: F.cross_entropy(torch.ones(2, 3), torch.tensor([0, 1]), torch.ones(3))),
     ("reflect", lambda: F.pad(torch.ones(2, 2), (1, 1), mode="reflect")),
-    ("num_workers", lambda: torch.utils.data.DataLoader([1, 2], num_workers=2)),
+    ("torch.Generator", lambda: torch.utils.data.DataLoader([1, 2], generator=object())),
 ]
 
 

@@ -7,6 +7,7 @@ and columns that do not fill a window as PyTorch does. Class labels are ``int64`
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -14,7 +15,7 @@ import mt_nn
 import mt_tensor as mt
 
 from .. import dtypes
-from ..tensors import Tensor, UnsupportedError, _floating, where, wrap
+from ..tensors import Tensor, UnsupportedError, _floating, guard_module, where, wrap
 
 Reduction = Literal["mean", "sum", "none"]
 
@@ -60,12 +61,40 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return wrap(mt_nn.softplus(x._t, beta), x.dtype)
 
 
-def softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
-    return x.softmax(dim)
+def implicit_dim(name: str, ndim: int, stacklevel: int = 3) -> int:
+    """PyTorch's old rule for a softmax called without ``dim`` (dim 0 for 0-, 1- and 3-d
+    input, else 1), with its deprecation warning."""
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+        "dim=X as an argument.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+    return 0 if ndim in (0, 1, 3) else 1
 
 
-def log_softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
-    return x.log_softmax(dim)
+def _soft(x: Tensor, dim: int | None, dtype: Any, name: str, stacklevel: int) -> tuple[Tensor, int]:
+    if dtype is not None:
+        x = x.to(dtype)
+    return x, dim if dim is not None else implicit_dim(name, x.ndim, stacklevel + 2)
+
+
+def softmax(x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """Softmax over ``dim`` (PyTorch's implicit dim, with its warning, when not given)."""
+    x, d = _soft(x, dim, dtype, "softmax", _stacklevel)
+    return x.softmax(d)
+
+
+def log_softmax(
+    x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None
+) -> Tensor:
+    x, d = _soft(x, dim, dtype, "log_softmax", _stacklevel)
+    return x.log_softmax(d)
+
+
+def softmin(x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    x, d = _soft(x, dim, dtype, "softmin", _stacklevel)
+    return (-x).softmax(d)
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -371,11 +400,33 @@ def adaptive_avg_pool2d(x: Tensor, output_size: int | Sequence[int | None]) -> T
     return wrap(mt_nn.adaptive_avgpool2d(x._t, (oh, ow)), x.dtype)
 
 
-def embedding(x: Tensor, weight: Tensor) -> Tensor:
-    """Rows of ``weight`` picked by the ``int64`` indices ``x`` (shape ``x.shape + (dim,)``)."""
+def embedding(
+    x: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """Rows of ``weight`` picked by the ``int64`` indices ``x`` (shape ``x.shape + (dim,)``);
+    rows picked by ``padding_idx`` pass no gradient. An index outside the table is PyTorch's
+    error (a negative one too: it does not count from the end here)."""
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise UnsupportedError("embedding(max_norm=/scale_grad_by_freq=/sparse=)")
     if x.dtype.is_floating_point:
         raise RuntimeError("embedding: indices must be an int64 tensor")
-    return weight[x]
+    values = x.value.to_numpy()
+    if values.size and (values.min() < 0 or values.max() >= weight.shape[0]):
+        raise IndexError("index out of range in self")
+    rows = weight[x]
+    if padding_idx is None:
+        return rows
+    pad = padding_idx % weight.shape[0]
+    return where((x == pad).unsqueeze(-1), weight.detach()[x], rows)
+
+
+guard_module(globals(), "torch.nn.functional")
 
 
 def __getattr__(name: str) -> Any:
