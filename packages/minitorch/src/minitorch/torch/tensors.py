@@ -224,6 +224,12 @@ def label(out: Tensor, name: str) -> Tensor:
     return out
 
 
+def unlabel(out: Tensor) -> None:
+    """Forget ``out``'s name: it is a step inside a larger PyTorch op, which ``next_functions``
+    looks through."""
+    _names.pop(out._t.unique_id, None)
+
+
 class AccumulateGrad:
     """The node that receives a leaf's gradient (``grad_fn.next_functions`` shows it)."""
 
@@ -240,8 +246,9 @@ class AccumulateGrad:
 
 class GradFn:
     """What made a tensor, as PyTorch shows it (``<MulBackward0 object at 0x...>``): the op's
-    PyTorch name and, in ``next_functions``, the nodes of its inputs (stage nodes inside one
-    face op are looked through, so the structure is PyTorch's)."""
+    PyTorch name and, in ``next_functions``, the nodes of its inputs that take a gradient
+    (stage nodes inside one face op are looked through, so the structure is PyTorch's; inputs
+    that take none are left out, where PyTorch lists None)."""
 
     def __init__(self, inner: mt.Tensor) -> None:
         self._inner = inner
@@ -261,8 +268,8 @@ class GradFn:
         while todo:
             inp = todo.pop()
             if inp.is_constant():
-                out.append((None, 0))
-            elif inp.is_leaf():
+                continue
+            if inp.is_leaf():
                 out.append((AccumulateGrad(inp), 0))
             elif inp.unique_id in _names or not list(inp.parents):
                 out.append((GradFn(inp), 0))
@@ -529,6 +536,9 @@ class Tensor:
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)`` or keywords."""
+        unknown = sorted(set(kwargs) - {"device", "dtype", "non_blocking", "copy", "memory_format"})
+        if unknown:
+            raise TypeError(f"to() received an invalid combination of arguments: {unknown}")
         target_device: device | None = None
         target_dtype: DType | None = None
         for a in (*args, kwargs.get("device"), kwargs.get("dtype")):

@@ -15,15 +15,24 @@ import mt_nn
 import mt_tensor as mt
 
 from .. import dtypes
-from ..tensors import Tensor, UnsupportedError, _floating, guard_module, where, wrap
+from ..tensors import (
+    Tensor,
+    UnsupportedError,
+    _floating,
+    guard_module,
+    label,
+    unlabel,
+    where,
+    wrap,
+)
 
 Reduction = Literal["mean", "sum", "none"]
 
 
-def _loss(out: mt.Tensor, like: Tensor, reduction: Reduction) -> Tensor:
-    """A loss as PyTorch returns it: 0-d when reduced."""
+def _loss(out: mt.Tensor, like: Tensor, reduction: Reduction, name: str) -> Tensor:
+    """A loss as PyTorch returns it: 0-d when reduced, its ``grad_fn`` named ``name``."""
     loss = wrap(out, like.dtype)
-    return loss if reduction == "none" else loss.reshape(())
+    return label(loss if reduction == "none" else loss.reshape(()), f"{name}Backward0")
 
 
 def relu(x: Tensor, inplace: bool = False) -> Tensor:
@@ -98,9 +107,12 @@ def softmin(x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any 
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """$x W^T + b$."""
+    """$x W^T + b$ (one ``AddmmBackward0`` node for a batch of rows, as PyTorch)."""
     out = x.matmul(weight.t())
-    return out if bias is None else out + bias
+    if bias is None or x.ndim != 2:
+        return out if bias is None else out + bias
+    unlabel(out)
+    return label(bias + out, "AddmmBackward0")
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -156,7 +168,8 @@ def nll_loss(
     rows, labels = _class_last(x, target)
     ignored = not target.dtype.is_floating_point and bool((target == ignore_index).any())
     _unsupported_options("nll_loss", weight, ignored, 0.0)
-    return _loss(mt_nn.nll_loss(rows._t, _labels(labels, rows.shape[1]), reduction), x, reduction)
+    out = mt_nn.nll_loss(rows._t, _labels(labels, rows.shape[1]), reduction)
+    return _loss(out, x, reduction, "NllLoss")
 
 
 def cross_entropy(
@@ -173,27 +186,28 @@ def cross_entropy(
     ignored = not target.dtype.is_floating_point and bool((target == ignore_index).any())
     _unsupported_options("cross_entropy", weight, ignored, label_smoothing)
     out = mt_nn.cross_entropy(rows._t, _labels(labels, rows.shape[1]), reduction)
-    return _loss(out, x, reduction)
+    return _loss(out, x, reduction, "NllLoss")
 
 
 def mse_loss(x: Tensor, target: Tensor, reduction: Reduction = "mean") -> Tensor:
-    return _loss(mt_nn.mse_loss(x._t, target._t, reduction), x, reduction)
+    return _loss(mt_nn.mse_loss(x._t, target._t, reduction), x, reduction, "MseLoss")
 
 
 def l1_loss(x: Tensor, target: Tensor, reduction: Reduction = "mean") -> Tensor:
-    return _loss(mt_nn.l1_loss(x._t, target._t, reduction), x, reduction)
+    return _loss(mt_nn.l1_loss(x._t, target._t, reduction), x, reduction, "L1Loss")
 
 
 def smooth_l1_loss(
     x: Tensor, target: Tensor, reduction: Reduction = "mean", beta: float = 1.0
 ) -> Tensor:
-    return _loss(mt_nn.smooth_l1_loss(x._t, target._t, reduction, beta), x, reduction)
+    out = mt_nn.smooth_l1_loss(x._t, target._t, reduction, beta)
+    return _loss(out, x, reduction, "SmoothL1Loss")
 
 
 def huber_loss(
     x: Tensor, target: Tensor, reduction: Reduction = "mean", delta: float = 1.0
 ) -> Tensor:
-    return _loss(mt_nn.huber_loss(x._t, target._t, reduction, delta), x, reduction)
+    return _loss(mt_nn.huber_loss(x._t, target._t, reduction, delta), x, reduction, "HuberLoss")
 
 
 def binary_cross_entropy(
@@ -201,7 +215,8 @@ def binary_cross_entropy(
 ) -> Tensor:
     if weight is not None:
         raise UnsupportedError("binary_cross_entropy(weight=...)")
-    return _loss(mt_nn.binary_cross_entropy(x._t, target._t, reduction), x, reduction)
+    out = mt_nn.binary_cross_entropy(x._t, target._t, reduction)
+    return _loss(out, x, reduction, "BinaryCrossEntropy")
 
 
 def binary_cross_entropy_with_logits(
@@ -214,7 +229,7 @@ def binary_cross_entropy_with_logits(
     if weight is not None or pos_weight is not None:
         raise UnsupportedError("binary_cross_entropy_with_logits(weight=..., pos_weight=...)")
     out = mt_nn.binary_cross_entropy_with_logits(x._t, target._t, reduction)
-    return _loss(out, x, reduction)
+    return _loss(out, x, reduction, "BinaryCrossEntropyWithLogits")
 
 
 def one_hot(target: Tensor, num_classes: int = -1) -> Tensor:

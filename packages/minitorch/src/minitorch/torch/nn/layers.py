@@ -99,10 +99,18 @@ class _Conv(Module):
         )
 
     def extra_repr(self) -> str:
-        return (
+        """PyTorch's: sizes as tuples, padding only when there is some."""
+
+        def each(v: Any) -> Any:
+            return (v,) * self.dims if isinstance(v, int) else v
+
+        text = (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"stride={self.stride}"
+            f"stride={each(self.stride)}"
         )
+        if self.padding != 0 and each(self.padding) != (0,) * self.dims:
+            text += f", padding={each(self.padding)}"
+        return text
 
 
 class Conv1d(_Conv):
