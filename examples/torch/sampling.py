@@ -30,17 +30,15 @@ def main():
     print("reproducible", all(torch.equal(a, b) for a, b in zip(first, second, strict=True)))
     normal, ints, coins, picks, perm, uniform, gauss, wide, shifted = first
     print(f"normal mean {normal.mean().item():.2f} std {normal.std().item():.2f}")
-    print(
-        f"randint mean {ints.mean().item():.2f} min {ints.min().item():.0f} max {ints.max().item():.0f}"
-    )
+    low, high = ints.min().item(), ints.max().item()
+    print(f"randint mean {ints.mean().item():.2f} min {low:.0f} max {high:.0f}")
     print(f"bernoulli mean {coins.mean().item():.2f}")
     freq = [(picks == k).float().mean().item() for k in range(3)]
     print("multinomial frequencies", " ".join(f"{f:.2f}" for f in freq))
     print("randperm is a permutation", sorted(perm.long().tolist()) == list(range(1000)))
     print(f"rand_like mean {uniform.mean().item():.2f} randn_like std {gauss.std().item():.2f}")
-    print(
-        f"uniform_ min {wide.min().item():.1f} max {wide.max().item():.1f} mean {wide.mean().item():.2f}"
-    )
+    low, high = wide.min().item(), wide.max().item()
+    print(f"uniform_ min {low:.1f} max {high:.1f} mean {wide.mean().item():.2f}")
     print(f"normal_ mean {shifted.mean().item():.2f} std {shifted.std().item():.2f}")
     print("no replacement distinct", len(set(torch.multinomial(torch.ones(50), 50).tolist())))
 
