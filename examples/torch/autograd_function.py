@@ -5,6 +5,8 @@ Plain PyTorch, deterministic (no random numbers), so every printed number is com
 PyTorch's. Run it with PyTorch or, unchanged, with `python -m minitorch.torch autograd_function.py`.
 """
 
+from typing import Any
+
 import torch
 
 
@@ -12,19 +14,19 @@ class Cube(torch.autograd.Function):
     """x ** 3 with a hand-written backward: 3 x ** 2 times the incoming gradient."""
 
     @staticmethod
-    def forward(ctx, x, scale):
+    def forward(ctx: Any, x: torch.Tensor, scale: float) -> torch.Tensor:
         ctx.save_for_backward(x)
         ctx.scale = scale
         return x * x * x * scale
 
     @staticmethod
-    def backward(ctx, grad_output):
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, None]:
         (x,) = ctx.saved_tensors
         grad_x = grad_output * 3 * x * x * ctx.scale if ctx.needs_input_grad[0] else None
         return grad_x, None
 
 
-def main():
+def main() -> None:
     x = torch.linspace(-1, 1, 41)
     y = 0.5 * x**3 - 0.25 * x + 0.1
     a = torch.zeros((), requires_grad=True)

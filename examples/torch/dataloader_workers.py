@@ -6,6 +6,8 @@ PyTorch's. Run it with PyTorch or, unchanged, with
 `python -m minitorch.torch dataloader_workers.py`.
 """
 
+from typing import Any
+
 import torch
 from torch import nn
 from torch.utils.data import (
@@ -18,19 +20,19 @@ from torch.utils.data import (
 )
 
 
-class Squares(Dataset):
-    def __len__(self):
+class Squares(Dataset[dict[str, Any]]):
+    def __len__(self) -> int:
         return 10
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int) -> dict[str, Any]:
         return {"x": torch.tensor([float(i)]), "y": i * i}
 
 
-def order(loader):
+def order(loader: DataLoader[Any]) -> list[Any]:
     return [b[0].tolist() for b in loader]
 
 
-def main():
+def main() -> None:
     x = torch.linspace(-1, 1, 64).reshape(-1, 1)
     y = 3 * x - 0.5
     data = TensorDataset(x, y)
@@ -48,7 +50,7 @@ def main():
     shuffled = sorted(i for i in RandomSampler(range(12)))
     print("random sampler covers", shuffled == list(range(12)))
 
-    def collate(samples):
+    def collate(samples: list[dict[str, Any]]) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.cat([s["x"] for s in samples]), torch.tensor([s["y"] for s in samples])
 
     squares = DataLoader(

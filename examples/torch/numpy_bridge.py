@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 
-def main():
+def main() -> None:
     t = torch.ones(5)
     n = t.numpy()
     t.add_(1)

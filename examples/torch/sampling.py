@@ -8,7 +8,7 @@ Run it with PyTorch or, unchanged, with `python -m minitorch.torch sampling.py`.
 import torch
 
 
-def draws():
+def draws() -> list[torch.Tensor]:
     return [
         torch.normal(2.0, 3.0, size=(20000,)),
         torch.randint(0, 10, (20000,)).float(),
@@ -22,7 +22,7 @@ def draws():
     ]
 
 
-def main():
+def main() -> None:
     torch.manual_seed(7)
     first = draws()
     torch.manual_seed(7)

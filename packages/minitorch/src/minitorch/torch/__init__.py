@@ -128,7 +128,10 @@ def install_as_torch() -> None:
     """Make ``import torch`` (and its submodules above) mean this module in this process."""
     sys.modules["torch"] = sys.modules[__name__]
     for name in MODULES:
-        sys.modules[f"torch.{name}"] = sys.modules[f"{__name__}.{name}"]
+        module = sys.modules[f"{__name__}.{name}"]
+        sys.modules[f"torch.{name}"] = module
+        if not hasattr(module, "__path__"):  # a package to the import system, so that
+            setattr(module, "__path__", [])  # noqa: B010  (`import torch.<name>.<missing>` asks `_Missing`)
     sys.modules["torch.autograd.function"] = autograd
     if not builtins.any(isinstance(f, _Missing) for f in sys.meta_path):
         sys.meta_path.append(_Missing())

@@ -19,7 +19,7 @@ import mt_tensor as mt
 from . import dtypes
 from .dtypes import dtype
 from .ops import with_out
-from .tensors import Tensor, _no_generator, backend_of, device, guard_module, wrap
+from .tensors import Tensor, _no_generator, backend_of, device, guard_module, label, wrap
 
 Device = str | device | None
 
@@ -250,7 +250,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     dt = ts[0].dtype
     for t in ts[1:]:
         dt = dtypes.promote(dt, t.dtype)
-    return wrap(mt.cat([t._t for t in ts], dim), dt)
+    return label(wrap(mt.cat([t._t for t in ts], dim), dt), "CatBackward0")
 
 
 concat = concatenate = cat
@@ -265,7 +265,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     dt = ts[0].dtype
     for t in ts[1:]:
         dt = dtypes.promote(dt, t.dtype)
-    return wrap(mt.stack([t._t for t in ts], dim), dt)
+    return label(wrap(mt.stack([t._t for t in ts], dim), dt), "StackBackward0")
 
 
 def manual_seed(seed: int) -> None:

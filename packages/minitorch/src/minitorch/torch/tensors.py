@@ -238,7 +238,7 @@ class AccumulateGrad:
         self.next_functions: tuple[tuple[Any, int], ...] = ()
 
     def name(self) -> str:
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {id(self):#x}>"
@@ -264,17 +264,20 @@ class GradFn:
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         out: list[tuple[Any, int]] = []
-        todo = list(reversed(list(self._inner.parents)))
+        inside: set[int] = set()  # inputs reached through steps of this op, listed once
+        todo = [(p, False) for p in reversed(list(self._inner.parents))]
         while todo:
-            inp = todo.pop()
-            if inp.is_constant():
+            inp, deeper = todo.pop()
+            if inp.is_constant() or (deeper and inp.unique_id in inside):
                 continue
+            if deeper:
+                inside.add(inp.unique_id)
             if inp.is_leaf():
                 out.append((AccumulateGrad(inp), 0))
             elif inp.unique_id in _names or not list(inp.parents):
                 out.append((GradFn(inp), 0))
             else:
-                todo.extend(reversed(list(inp.parents)))
+                todo.extend((p, True) for p in reversed(list(inp.parents)))
         return tuple(out)
 
     def register_hook(self, *args: Any) -> None:
@@ -306,7 +309,7 @@ class Tensor:
         """PyTorch's legacy constructors: ``torch.Tensor([1, 2])`` copies data,
         ``torch.FloatTensor(2, 3)`` makes a tensor of that shape (zeros here)."""
         if cls is not Tensor and cls._legacy_dtype is None:  # a subclass (`Parameter`)
-            return cast(Tensor, object.__new__(cls))
+            return object.__new__(cls)
         from .creation import tensor, zeros
 
         dt = cls._legacy_dtype or dtypes.get_default_dtype()
@@ -768,10 +771,10 @@ class Tensor:
         return self.__ge__(o)
 
     def add(self, o: Any, alpha: Number = 1) -> Tensor:
-        return self.__add__(o * alpha if alpha != 1 else o)
+        return self.__add__(_scaled(o, alpha))
 
     def sub(self, o: Any, alpha: Number = 1) -> Tensor:
-        return self.__sub__(o * alpha if alpha != 1 else o)
+        return self.__sub__(_scaled(o, alpha))
 
     def mul(self, o: Any) -> Tensor:
         return self.__mul__(o)
@@ -854,7 +857,10 @@ class Tensor:
     def matmul(self, other: Tensor) -> Tensor:
         if not isinstance(other, Tensor):
             raise TypeError(f"matmul needs a Tensor, got {type(other).__name__}")
-        out = wrap(self._t @ other._t, self._other_dtype(other))
+        inner = self._t @ other._t
+        if self.ndim == 1 and other.ndim == 1:  # a dot product is 0-d
+            inner = inner.contiguous().view()
+        out = wrap(inner, self._other_dtype(other))
         kinds = {(2, 2): "Mm", (1, 1): "Dot", (2, 1): "Mv", (3, 3): "Bmm"}
         return label(out, f"{kinds.get((self.ndim, other.ndim), 'UnsafeView')}Backward0")
 
@@ -1324,6 +1330,16 @@ class IntTensor(Tensor):
 
 class BoolTensor(Tensor):
     _legacy_dtype = dtypes.bool_
+
+
+def _scaled(o: Any, alpha: Number) -> Any:
+    """``alpha * o``, a step inside ``add``/``sub`` (not a node of its own in ``grad_fn``)."""
+    if alpha == 1:
+        return o
+    out = o * alpha
+    if isinstance(out, Tensor):
+        unlabel(out)
+    return out
 
 
 def _no_generator(generator: Any) -> None:

@@ -24,6 +24,10 @@ from ..tensors import Tensor, _no_generator
 class Dataset:
     """Anything with ``__getitem__(i)`` and ``__len__()``."""
 
+    def __class_getitem__(cls, item: Any) -> type:
+        """``X[T]`` is ``X`` (PyTorch's class is generic: annotations with it must run)."""
+        return cls
+
     def __getitem__(self, index: int) -> Any:
         raise NotImplementedError
 
@@ -69,6 +73,10 @@ def default_collate(samples: Sequence[Any]) -> Any:
 
 class Sampler:
     """An iterable of dataset indices."""
+
+    def __class_getitem__(cls, item: Any) -> type:
+        """``X[T]`` is ``X`` (PyTorch's class is generic: annotations with it must run)."""
+        return cls
 
     def __iter__(self) -> Iterator[Any]:
         raise NotImplementedError
@@ -234,6 +242,10 @@ class DataLoader:
     the same order, as PyTorch gives with or without workers for one seed); ``pin_memory``,
     ``persistent_workers``, ``prefetch_factor`` and ``timeout`` are accepted and change nothing.
     """
+
+    def __class_getitem__(cls, item: Any) -> type:
+        """``X[T]`` is ``X`` (PyTorch's class is generic: annotations with it must run)."""
+        return cls
 
     def __init__(
         self,
