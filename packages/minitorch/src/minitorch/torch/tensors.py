@@ -1266,7 +1266,16 @@ class Tensor:
             extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
-        return "tensor(" + ", ".join([body, *extras]) + ")"
+        text = "tensor(" + body
+        line = len(text) - text.rfind("\n") + 1
+        for extra in extras:  # PyTorch's rule: a suffix past 80 columns starts a new line
+            if line + len(extra) + 2 > 80:
+                text += ",\n" + " " * len("tensor(") + extra
+                line = len("tensor(") + len(extra)
+            else:
+                text += ", " + extra
+                line += len(extra) + 2
+        return text + ")"
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled as plain values (a list of floats, the shape, the dtype's name), so loading
