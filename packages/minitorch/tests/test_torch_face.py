@@ -67,6 +67,7 @@ UNSUPPORTED: list[tuple[str, Callable[[], Any]]] = [
     ("layout of torch.nn.functional.softmax", lambda: _any(F.softmax)(_x(), 1, layout=None)),
     ("memory_format of Tensor.clone", lambda: _any(_x().clone)(memory_format=None)),
     ("torch.Generator", lambda: torch.rand(2, generator=object())),
+    ("padding_mode of torch.nn.Linear", lambda: _any(nn.Linear)(1, 2, padding_mode="zeros")),
     ("several tensors", lambda: _Pair.apply(_x())),
     ("'tpu'", lambda: torch.device("tpu")),
     ("weight", lambda: F.cross_entropy(torch.ones(2, 3), torch.tensor([0, 1]), torch.ones(3))),

@@ -678,6 +678,16 @@ def test_grad_fn_names_and_next_functions_as_in_torch() -> None:
         assert repr(mine).split("grad_fn")[1] == repr(theirs).split("grad_fn")[1], name
 
 
+def test_parameters_print_as_in_torch() -> None:
+    import torch
+
+    for make in (
+        lambda T: T.nn.Parameter(T.ones(2)),
+        lambda T: T.nn.Parameter(T.zeros(2, 2, dtype=T.float64), requires_grad=False),
+    ):
+        assert str(make(ours)) == str(make(torch))
+
+
 def test_softmax_without_dim_as_in_torch() -> None:
     import torch
 

@@ -1277,6 +1277,9 @@ class Tensor:
                 line += len(extra) + 2
         return text + ")"
 
+    def __str__(self) -> str:
+        return repr(self)  # a `Parameter` prints as PyTorch's ("Parameter containing: ...")
+
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled as plain values (a list of floats, the shape, the dtype's name), so loading
         needs no numpy internals and `torch.load` can refuse anything else."""
@@ -1436,11 +1439,13 @@ def guard_module(namespace: dict[str, Any], prefix: str) -> None:
 
 
 def guard_class(cls: type, prefix: str) -> None:
-    """Guard the keywords of a class's public methods and its constructor."""
+    """Guard the keywords of a class's public methods and its constructor (its own or the one
+    it inherits)."""
     for name, value in list(vars(cls).items()):
-        if inspect.isfunction(value) and (not name.startswith("_") or name == "__init__"):
-            where = f"{prefix}()" if name == "__init__" else f"{prefix}.{name}"
-            setattr(cls, name, guard_keywords(value, where))
+        if inspect.isfunction(value) and not name.startswith("_"):
+            setattr(cls, name, guard_keywords(value, f"{prefix}.{name}"))
+    if inspect.isfunction(cls.__init__):
+        setattr(cls, "__init__", guard_keywords(cls.__init__, f"{prefix}()"))  # noqa: B010
 
 
 guard_class(Tensor, "Tensor")

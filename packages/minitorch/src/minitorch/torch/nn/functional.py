@@ -70,7 +70,7 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return wrap(mt_nn.softplus(x._t, beta), x.dtype)
 
 
-def implicit_dim(name: str, ndim: int, stacklevel: int = 3) -> int:
+def _implicit_dim(name: str, ndim: int, stacklevel: int = 3) -> int:
     """PyTorch's old rule for a softmax called without ``dim`` (dim 0 for 0-, 1- and 3-d
     input, else 1), with its deprecation warning."""
     warnings.warn(
@@ -85,7 +85,7 @@ def implicit_dim(name: str, ndim: int, stacklevel: int = 3) -> int:
 def _soft(x: Tensor, dim: int | None, dtype: Any, name: str, stacklevel: int) -> tuple[Tensor, int]:
     if dtype is not None:
         x = x.to(dtype)
-    return x, dim if dim is not None else implicit_dim(name, x.ndim, stacklevel + 2)
+    return x, dim if dim is not None else _implicit_dim(name, x.ndim, stacklevel + 2)
 
 
 def softmax(x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
