@@ -681,10 +681,11 @@ def test_grad_fn_names_and_next_functions_as_in_torch() -> None:
 def test_parameters_print_as_in_torch() -> None:
     import torch
 
-    for make in (
+    makers: list[Callable[[Any], Any]] = [
         lambda T: T.nn.Parameter(T.ones(2)),
         lambda T: T.nn.Parameter(T.zeros(2, 2, dtype=T.float64), requires_grad=False),
-    ):
+    ]
+    for make in makers:
         assert str(make(ours)) == str(make(torch))
 
 

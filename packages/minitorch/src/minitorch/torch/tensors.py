@@ -1444,8 +1444,9 @@ def guard_class(cls: type, prefix: str) -> None:
     for name, value in list(vars(cls).items()):
         if inspect.isfunction(value) and not name.startswith("_"):
             setattr(cls, name, guard_keywords(value, f"{prefix}.{name}"))
-    if inspect.isfunction(cls.__init__):
-        setattr(cls, "__init__", guard_keywords(cls.__init__, f"{prefix}()"))  # noqa: B010
+    init = inspect.getattr_static(cls, "__init__")
+    if inspect.isfunction(init):
+        setattr(cls, "__init__", guard_keywords(init, f"{prefix}()"))  # noqa: B010
 
 
 guard_class(Tensor, "Tensor")
