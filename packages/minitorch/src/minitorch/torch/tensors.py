@@ -208,8 +208,13 @@ def _format(values: npt.NDArray[np.float64], dt: DType, prefix: str) -> str:
     )
 
 
-_names: dict[int, str] = {}
-"""PyTorch's name of the op that made each live stage tensor the face labelled (by id)."""
+_names: dict[int, tuple[str, weakref.ref[mt.Tensor]]] = {}
+"""PyTorch's name of the op that made each live stage tensor the face labelled (by id), with a
+weak reference whose callback forgets the entry when the tensor goes."""
+
+
+def _forget(key: int) -> Callable[[object], object]:
+    return lambda _: _names.pop(key, None)
 
 
 def label(out: Tensor, name: str) -> Tensor:
@@ -218,9 +223,8 @@ def label(out: Tensor, name: str) -> Tensor:
     inner = out._t
     if inner.history is not None and inner.history.last_fn is not None:
         key = inner.unique_id
-        if key not in _names:
-            weakref.finalize(inner, _names.pop, key, None)
-        _names[key] = name
+        entry = _names.get(key)
+        _names[key] = (name, entry[1] if entry else weakref.ref(inner, _forget(key)))
     return out
 
 
@@ -256,7 +260,7 @@ class GradFn:
     def name(self) -> str:
         found = _names.get(self._inner.unique_id)
         if found is not None:
-            return found
+            return found[0]
         history = self._inner.history
         fn = history.last_fn if history is not None else None
         return f"{fn.__name__ if fn is not None else 'Unknown'}Backward0"
