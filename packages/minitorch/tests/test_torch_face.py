@@ -25,6 +25,31 @@ def _x() -> torch.Tensor:
     return torch.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]], requires_grad=True)
 
 
+def _any(fn: Any) -> Any:
+    """``fn`` as the type checker sees an untyped call (for keywords the face lacks)."""
+    return fn
+
+
+def _grad(t: torch.Tensor) -> torch.Tensor:
+    assert t.grad is not None
+    return t.grad
+
+
+def _node(t: torch.Tensor) -> Any:
+    assert t.grad_fn is not None
+    return t.grad_fn
+
+
+class _Pair(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return x * 1, x * 2
+
+    @staticmethod
+    def backward(ctx: Any, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a + 2 * b
+
+
 UNSUPPORTED: list[tuple[str, Callable[[], Any]]] = [
     ("torch.compile", lambda: torch.compile),
     ("torch.fft", lambda: torch.fft),
@@ -36,11 +61,18 @@ UNSUPPORTED: list[tuple[str, Callable[[], Any]]] = [
     ("groups", lambda: F.conv2d(torch.ones(1, 2, 4, 4), torch.ones(2, 1, 3, 3), groups=2)),
     ("stride != kernel_size", lambda: F.max_pool2d(torch.ones(1, 1, 4, 4), 2, stride=1)),
     ("amsgrad", lambda: torch.optim.Adam([nn.Parameter(torch.ones(2))], amsgrad=True)),
-    ("retain_graph", lambda: (_x() * 2).sum().backward(retain_graph=True)),
+    ("create_graph", lambda: (_x() * 2).sum().backward(create_graph=True)),
+    ("torch.autograd.forward_ad", lambda: torch.autograd.forward_ad),
+    ("pin_memory of torch.zeros", lambda: _any(torch.zeros)(2, pin_memory=True)),
+    ("layout of torch.nn.functional.softmax", lambda: _any(F.softmax)(_x(), 1, layout=None)),
+    ("memory_format of Tensor.clone", lambda: _any(_x().clone)(memory_format=None)),
+    ("torch.Generator", lambda: torch.rand(2, generator=object())),
+    ("padding_mode of torch.nn.Linear", lambda: _any(nn.Linear)(1, 2, padding_mode="zeros")),
+    ("several tensors", lambda: _Pair.apply(_x())),
     ("'tpu'", lambda: torch.device("tpu")),
     ("weight", lambda: F.cross_entropy(torch.ones(2, 3), torch.tensor([0, 1]), torch.ones(3))),
     ("reflect", lambda: F.pad(torch.ones(2, 2), (1, 1), mode="reflect")),
-    ("num_workers", lambda: torch.utils.data.DataLoader([1, 2], num_workers=2)),
+    ("torch.Generator", lambda: torch.utils.data.DataLoader([1, 2], generator=object())),
 ]
 
 
@@ -78,7 +110,29 @@ ERRORS: list[tuple[type[Exception], str, Callable[[], Any]]] = [
     (IndexError, "out of bounds", lambda: F.cross_entropy(torch.ones(2, 3), torch.tensor([0, 3]))),
     (RuntimeError, "ambiguous", lambda: bool(torch.ones(2))),
     (ValueError, "between 0 and 1", lambda: nn.Dropout(1.5)),
+    (IndexError, "index out of range in self", lambda: F.embedding(torch.tensor([-1]), _x())),
+    (IndexError, "index out of range in self", lambda: nn.Embedding(3, 2)(torch.tensor([3]))),
+    (RuntimeError, "second time", lambda: _twice(_x())),
+    (RuntimeError, "does not require grad", lambda: torch.autograd.grad(_x().sum(), torch.ones(2))),
+    (RuntimeError, "not have been used", lambda: torch.autograd.grad(_x().sum(), [_x()])),
+    (RuntimeError, "out=", lambda: torch.add(_x(), 1, out=torch.zeros(2, 3))),
+    (RuntimeError, "std >= 0.0", lambda: torch.normal(torch.zeros(2), -torch.ones(2))),
+    (RuntimeError, "without replacement", lambda: torch.multinomial(torch.ones(3), 4)),
+    (RuntimeError, "p_in >= 0", lambda: torch.bernoulli(torch.full((2,), 1.5))),
+    (RuntimeError, "rounding_mode", lambda: torch.div(_x(), 2, rounding_mode="up")),
+    (
+        ValueError,
+        "mutually exclusive",
+        lambda: torch.utils.data.DataLoader([1], sampler=[0], shuffle=True),
+    ),
+    (TypeError, "invalid combination", lambda: _x().to(requires_grad=True)),
 ]
+
+
+def _twice(x: torch.Tensor) -> None:
+    y = (x * x).sum()
+    y.backward()
+    y.backward()
 
 
 @pytest.mark.parametrize("error, says, call", ERRORS, ids=[e[1] for e in ERRORS])
@@ -116,6 +170,227 @@ def test_random_values_have_their_ranges_and_dtypes() -> None:
     assert abs(float(n.mean())) < 0.05 and abs(float((n * n).mean()) - 1) < 0.05
     assert i.dtype == torch.int64 and set(i.tolist()) == {3, 4, 5, 6}
     assert sorted(torch.randperm(50).tolist()) == list(range(50))
+
+
+@given(seed=st.integers(0, 2**31 - 1))
+def test_manual_seed_reproduces_the_sampling_functions(seed: int) -> None:
+    def draw() -> list[Any]:
+        torch.manual_seed(seed)
+        x = torch.zeros(3, 2)
+        return [
+            torch.normal(torch.zeros(3), torch.ones(3)).tolist(),
+            torch.normal(1.0, 2.0, size=(2,)).tolist(),
+            torch.bernoulli(torch.full((5,), 0.5)).tolist(),
+            torch.multinomial(torch.tensor([[1.0, 2.0, 3.0], [3.0, 0.0, 1.0]]), 2).tolist(),
+            torch.rand_like(x).tolist(),
+            torch.randn_like(x).tolist(),
+            torch.randint_like(x, 4).tolist(),
+            torch.zeros(4).uniform_(-1, 1).tolist(),
+            torch.zeros(4).normal_(3, 0.1).tolist(),
+            torch.zeros(4).bernoulli_(0.3).tolist(),
+            list(torch.utils.data.RandomSampler(range(6))),
+        ]
+
+    assert draw() == draw()
+
+
+def test_one_generator_behind_both_seeds() -> None:
+    import minitorch
+    import mt_tensor
+
+    torch.manual_seed(5)
+    ours = (torch.randn(4).tolist(), mt_tensor.rand((3,)).to_numpy().tolist())
+    minitorch.manual_seed(5)
+    again = (torch.randn(4).tolist(), mt_tensor.rand((3,)).to_numpy().tolist())
+    assert ours == again
+
+
+def test_sampling_follows_its_distribution() -> None:
+    torch.manual_seed(0)
+    n = torch.normal(torch.full((20_000,), 2.0), torch.full((20_000,), 3.0))
+    assert abs(float(n.mean()) - 2) < 0.1 and abs(float(n.std()) - 3) < 0.1
+    b = torch.bernoulli(torch.full((20_000,), 0.3))
+    assert b.dtype == torch.float32 and set(b.tolist()) == {0.0, 1.0}
+    assert abs(float(b.mean()) - 0.3) < 0.02
+    picks = torch.multinomial(torch.tensor([1.0, 0.0, 3.0]), 20_000, replacement=True)
+    assert picks.dtype == torch.int64 and 1 not in picks.tolist()
+    assert abs(float((picks == 2).float().mean()) - 0.75) < 0.02
+    rows = torch.multinomial(torch.ones(4, 10), 10)
+    assert all(sorted(r) == list(range(10)) for r in rows.tolist())
+    u = torch.empty(20_000).uniform_(-2, 4)
+    assert float(u.min()) >= -2 and float(u.max()) < 4 and abs(float(u.mean()) - 1) < 0.1
+    ints = torch.randint_like(torch.zeros(1000), 2, 5)
+    assert set(ints.tolist()) == {2.0, 3.0, 4.0}
+
+
+def test_numpy_and_tensors_share_memory() -> None:
+    t = torch.ones(5)
+    n = t.numpy()
+    t.add_(1)
+    assert n.tolist() == [2.0] * 5
+    n[0] = 9
+    assert t[0].item() == 9
+    a = np.ones((2, 3))
+    b = torch.from_numpy(a)
+    np.add(a, 1, out=a)
+    assert b.tolist() == [[2.0] * 3] * 2 and b.dtype == torch.float64
+    b.mul_(3)
+    assert a.tolist() == [[6.0] * 3] * 2
+    assert np.shares_memory(torch.zeros(2, 2).view(4).numpy(), torch.zeros(1).numpy()) is False
+    longs = torch.tensor([1, 2])
+    assert longs.numpy().dtype == np.int64 and not np.shares_memory(longs.numpy(), longs.numpy())
+    view = torch.arange(6.0).reshape(2, 3).t()
+    assert view.numpy().tolist() == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
+
+
+def _batches(loader: Any) -> list[Any]:
+    return [[t.tolist() for t in batch] for batch in loader]
+
+
+@given(seed=st.integers(0, 2**31 - 1), workers=st.integers(1, 4), batch=st.integers(1, 7))
+def test_dataloader_workers_give_the_in_process_batches(
+    seed: int, workers: int, batch: int
+) -> None:
+    data = torch.utils.data.TensorDataset(torch.arange(20.0), torch.arange(20))
+    out = []
+    for n in (0, workers):
+        torch.manual_seed(seed)
+        out.append(_batches(torch.utils.data.DataLoader(data, batch, shuffle=True, num_workers=n)))
+    assert out[0] == out[1]
+
+
+def test_samplers_and_batch_samplers() -> None:
+    data = torch.utils.data
+    batches = list(data.BatchSampler(data.SequentialSampler(range(7)), 3, drop_last=False))
+    assert batches == [[0, 1, 2], [3, 4, 5], [6]]
+    assert len(data.BatchSampler(range(7), 3, drop_last=True)) == 2
+    assert sorted(data.RandomSampler(range(9))) == list(range(9))
+    assert len(list(data.RandomSampler(range(3), replacement=True, num_samples=8))) == 8
+    assert sorted(data.SubsetRandomSampler([4, 7, 9])) == [4, 7, 9]
+    weighted = list(data.WeightedRandomSampler([0.0, 1.0, 0.0], 5))
+    assert weighted == [1] * 5
+    loader = data.DataLoader(
+        list(range(10)), batch_sampler=data.BatchSampler(data.SequentialSampler(range(10)), 4, True)
+    )
+    assert [b.tolist() for b in loader] == [[0, 1, 2, 3], [4, 5, 6, 7]] and len(loader) == 2
+    ordered = data.DataLoader(list(range(5)), batch_size=2, sampler=[4, 3, 2, 1, 0], drop_last=True)
+    assert [b.tolist() for b in ordered] == [[4, 3], [2, 1]]
+    joined = data.DataLoader(
+        list(range(5)), batch_size=2, collate_fn=lambda s: sum(s), pin_memory=True
+    )
+    assert list(joined) == [1, 5, 4]
+    single = data.DataLoader([1.0, 2.0], batch_size=None)
+    assert list(single) == [1.0, 2.0]
+    parts = data.random_split(range(10), [0.5, 0.3, 0.2])
+    assert [len(p) for p in parts] == [5, 3, 2]
+    assert sorted(p[i] for p in parts for i in range(len(p))) == list(range(10))
+
+
+class _Stream(torch.utils.data.IterableDataset):
+    def __iter__(self) -> Any:
+        return iter(range(5))
+
+
+def test_iterable_dataset_is_batched_in_order() -> None:
+    loader = torch.utils.data.DataLoader(_Stream(), batch_size=2)
+    assert [b.tolist() for b in loader] == [[0, 1], [2, 3], [4]]
+
+
+# Autograd semantics.
+
+
+def test_retained_graph_runs_backward_again_and_a_freed_one_refuses() -> None:
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x * 3).sum()
+    y.backward(retain_graph=True)
+    y.backward(retain_graph=True)
+    assert _grad(x).tolist() == [12.0, 24.0]
+    y.backward()
+    assert _grad(x).tolist() == [18.0, 36.0]
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_no_graph_is_kept_alive_after_backward() -> None:
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    assert _node(y).next_functions
+    y.backward()
+    history = y.value.history
+    assert _node(y).next_functions == () and history is not None and history.inputs == ()
+
+
+def test_autograd_grad_leaves_grad_alone() -> None:
+    x = torch.tensor([1.0, -2.0], requires_grad=True)
+    w = torch.tensor(3.0, requires_grad=True)
+    y = (x * x * w).sum()
+    gx, gw = _any(torch.autograd.grad(y, [x, w], retain_graph=True))
+    assert gx.tolist() == [6.0, -12.0] and gw.item() == 5.0
+    assert x.grad is None and w.grad is None
+    (again,) = _any(
+        torch.autograd.grad([y, y], x, grad_outputs=[torch.tensor(1.0), torch.tensor(2.0)])
+    )
+    assert again.tolist() == [18.0, -36.0]
+    z = torch.tensor(1.0, requires_grad=True)
+    assert torch.autograd.grad((x * 2).sum(), [x, z], allow_unused=True)[1] is None
+
+
+class _Scale(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, k: float, y: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x, y)
+        ctx.k = k
+        ctx.seen = ctx.needs_input_grad
+        return x * y * k
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
+        x, y = ctx.saved_tensors
+        return g * y * ctx.k, None, (g * x * ctx.k if ctx.needs_input_grad[2] else None)
+
+
+def test_custom_function_records_one_node() -> None:
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = torch.tensor([3.0, 4.0])
+    out = _Scale.apply(x, 2.0, y)
+    assert _node(out).name() == "_ScaleBackward" and out.requires_grad
+    out.sum().backward()
+    assert _grad(x).tolist() == [6.0, 8.0]
+    with torch.no_grad():
+        assert not _Scale.apply(x, 2.0, y).requires_grad
+    assert not _Scale.apply(y, 2.0, y).requires_grad
+    assert torch.autograd.Variable(y, requires_grad=True) is y and y.requires_grad
+
+
+def test_importing_missing_torch_modules_is_named(tmp_path: Path) -> None:
+    script = tmp_path / "imports.py"
+    script.write_text(
+        "import torch.autograd\nfrom torch.autograd import Function, Variable\n"
+        "from torch.autograd.function import once_differentiable\n"
+        "try:\n    import torch.autograd.forward_ad\nexcept NotImplementedError as e:\n"
+        "    print(e)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "minitorch.torch", str(script)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "torch.autograd.forward_ad" in done.stdout
+
+
+def test_softmax_without_dim_warns_and_picks_pytorchs_dim() -> None:
+    x = torch.arange(6.0).reshape(2, 3)
+    with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+        out = F.softmax(x)
+    assert torch.allclose(out, F.softmax(x, dim=1))
+    with pytest.warns(UserWarning, match="log_softmax"):
+        assert torch.allclose(nn.LogSoftmax()(x[0]), F.log_softmax(x[0], 0))
+
+
+def test_set_default_device_cpu() -> None:
+    torch.set_default_device("cpu")
+    assert torch.zeros(2).device == torch.device("cpu")
+    assert torch.get_default_device().type == "cpu"
+    torch.set_default_device(None)
 
 
 @pytest.mark.parametrize("p", [0.2, 0.5, 0.8])

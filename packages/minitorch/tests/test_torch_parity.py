@@ -230,6 +230,33 @@ CASES = [
     Case("introspection", lambda T, a: _introspection(a), one(arrays())),
     # Creation and dtypes.
     Case("creation", lambda T: _creation(T), st.just(())),
+    Case("legacy constructors", lambda T: _legacy(T), st.just(())),
+    Case(
+        "free arithmetic",
+        lambda T, a, b: (
+            T.add(a, b, alpha=2),
+            T.sub(a, b, alpha=0.5),
+            T.mul(a, b),
+            T.div(a, b.abs() + 1),
+            T.subtract(a, 1.5),
+            T.true_divide(a, 4),
+        ),
+        broadcast_pair(),
+    ),
+    Case(
+        "div rounding",
+        lambda T, a, b: (
+            T.div(a.detach(), b.detach().abs() + 0.5, rounding_mode="floor"),
+            a.detach().div(b.detach().abs() + 0.5, rounding_mode="trunc"),
+            T.div(T.tensor([7, -7]), 2, rounding_mode="trunc"),
+        ),
+        pair_same(),
+    ),
+    Case("out=", lambda T, a, b: _out(T, a, b), pair_same()),
+    Case("autograd.Function", lambda T, a, b: _functions(T, a, b), pair_same()),
+    Case("autograd.grad", lambda T, a, b: _grads(T, a, b), pair_same()),
+    Case("retain_graph", lambda T, a: _retained(T, a), one(arrays())),
+    Case("embedding padding_idx", lambda T, w: _padded(T, w), one(tensor_data((4, 2), -5, 5))),
     Case("dtypes", lambda T, a: _dtypes(T, a), one(arrays())),
     Case(
         "int arithmetic",
@@ -467,6 +494,97 @@ def _creation(T: Any) -> tuple[Any, ...]:
     )
 
 
+def _legacy(T: Any) -> tuple[Any, ...]:
+    return (
+        T.Tensor([1, 2.5]),
+        T.Tensor(2, 3).shape,
+        T.FloatTensor([[1, 2], [3, 4]]),
+        T.LongTensor([3, -1]),
+        T.DoubleTensor([0.5]),
+        T.IntTensor([1, 2]),
+        T.BoolTensor([True, False]),
+        T.tensor([1.7, -2.2]).type(T.LongTensor),
+        T.tensor([1, 2]).type("torch.DoubleTensor"),
+    )
+
+
+def _out(T: Any, a: Any, b: Any) -> tuple[Any, ...]:
+    x, y = a.detach(), b.detach()
+    same, empty, scalar = T.empty(x.shape, dtype=T.float64), T.empty(0, dtype=T.float64), T.zeros(0)
+    T.add(x, y, alpha=3, out=same)
+    T.matmul(x.reshape(-1), y.reshape(-1), out=empty)
+    T.sum(x, 0, out=scalar)
+    held = T.zeros(x.shape, dtype=T.float64)
+    alias = held.view(-1)
+    T.mul(x, y, out=held)
+    return same, empty, scalar, alias, T.cat([x, y], out=T.empty(0, dtype=T.float64))
+
+
+def _functions(T: Any, a: Any, b: Any) -> Any:
+    """Custom autograd Functions: saved tensors, a non-tensor argument, needs_input_grad, a
+    None gradient, a non-differentiable output."""
+
+    class Cube(T.autograd.Function):  # type: ignore[misc]  # T is torch or ours (Any)
+        @staticmethod
+        def forward(ctx: Any, x: Any, k: float) -> Any:
+            ctx.save_for_backward(x)
+            ctx.k = k
+            return x * x * x * k
+
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            (x,) = ctx.saved_tensors
+            return g * 3 * x * x * ctx.k, None
+
+    class Product(T.autograd.Function):  # type: ignore[misc]  # T is torch or ours (Any)
+        @staticmethod
+        def forward(ctx: Any, x: Any, y: Any) -> Any:
+            ctx.save_for_backward(x, y)
+            return x * y
+
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            x, y = ctx.saved_tensors
+            return (g * y if ctx.needs_input_grad[0] else None), (
+                g * x if ctx.needs_input_grad[1] else None
+            )
+
+    class Sign(T.autograd.Function):  # type: ignore[misc]  # T is torch or ours (Any)
+        @staticmethod
+        def forward(ctx: Any, x: Any) -> Any:
+            out = (x > 0).float()
+            ctx.mark_non_differentiable(out)
+            return out
+
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            return g * 0
+
+    plain = Product.apply(a.detach(), b.detach())
+    mixed = Product.apply(a, b.detach())
+    return Cube.apply(a, 0.5) + Product.apply(a, b), mixed, plain, Sign.apply(a)
+
+
+def _grads(T: Any, a: Any, b: Any) -> Any:
+    loss = (a * a * b).sum() + (b * 3).sum()
+    ga, gb = T.autograd.grad(loss, [a, b], retain_graph=True)
+    (gv,) = T.autograd.grad(a * b, a, grad_outputs=T.ones_like(a) * 2)
+    return ga.detach(), gb.detach(), gv.detach(), loss
+
+
+def _retained(T: Any, a: Any) -> Any:
+    b = a.detach().clone().requires_grad_(True)
+    y = (b * b * b).sum()
+    y.backward(retain_graph=True)
+    first = b.grad.clone()
+    y.backward()
+    return first, b.grad
+
+
+def _padded(T: Any, w: Any) -> Any:
+    return T.nn.functional.embedding(T.tensor([[0, 1], [3, 1]]), w, padding_idx=1)
+
+
 def _dtypes(T: Any, a: Any) -> tuple[Any, ...]:
     i = (a * 3).long()
     return (
@@ -491,6 +609,135 @@ def _dtypes(T: Any, a: Any) -> tuple[Any, ...]:
 @given(data=st.data())
 def test_same_as_torch(case: Case, data: st.DataObject) -> None:
     assert_torch_parity(case.fn, *data.draw(case.inputs), ours=ours)
+
+
+# Autograd: the graph as PyTorch names it.
+
+
+def _graph(T: Any) -> dict[str, Any]:
+    F = T.nn.functional
+    x = T.tensor([[1.0, -2.0], [3.0, 4.0]], requires_grad=True)
+    y = T.tensor([[0.5, 1.5], [-1.0, 2.0]], requires_grad=True)
+    c = T.tensor([[2.0, 1.0], [1.0, 3.0]])
+    return {
+        "add": x + y,
+        "sub": x - y,
+        "mul": x * y,
+        "div": x / y,
+        "by a constant": x * c,
+        "by a number": x * 2,
+        "mm": x @ y,
+        "mv": x @ y[0],
+        "dot": x[0] @ y[0],
+        "sum": x.sum(),
+        "sum dim": x.sum(0),
+        "mean": x.mean(),
+        "mean dim": x.mean(1),
+        "exp": x.exp(),
+        "log": y.abs().log(),
+        "relu": x.relu(),
+        "sigmoid": x.sigmoid(),
+        "tanh": x.tanh(),
+        "neg": -x,
+        "pow": x**2,
+        "view": x.view(-1),
+        "reshape": x.reshape(4),
+        "t": x.t(),
+        "transpose": x.transpose(0, 1),
+        "permute": x.permute(1, 0),
+        "select": x[0],
+        "slice": x[:, 1:],
+        "index": x[T.tensor([1, 0])],
+        "unsqueeze": x.unsqueeze(0),
+        "squeeze": x.unsqueeze(0).squeeze(0),
+        "cat": T.cat([x, y]),
+        "stack": T.stack([x, y]),
+        "clone": x.clone(),
+        "expand": x[0].expand(3, 2),
+        "softmax": F.softmax(x, 1),
+        "log_softmax": F.log_softmax(x, 1),
+        "mse_loss": F.mse_loss(x, y),
+        "linear": F.linear(x, y, y[0]),
+        "abs": x.abs(),
+        "sqrt": y.abs().sqrt(),
+        "bce with logits": F.binary_cross_entropy_with_logits(x, c / 3),
+        "add alpha": T.add(x, y, alpha=2),
+        "chain": (x * y).sum(),
+    }
+
+
+def test_grad_fn_names_and_next_functions_as_in_torch() -> None:
+    import torch
+
+    for (name, theirs), mine in zip(_graph(torch).items(), _graph(ours).values(), strict=True):
+        assert mine.grad_fn.name() == theirs.grad_fn.name(), name
+        nexts = [
+            [n.name() for n, _ in t.grad_fn.next_functions if n is not None] for t in (theirs, mine)
+        ]
+        assert nexts[1] == nexts[0], name
+        assert repr(mine).split("grad_fn")[1] == repr(theirs).split("grad_fn")[1], name
+
+
+def test_parameters_print_as_in_torch() -> None:
+    import torch
+
+    makers: list[Callable[[Any], Any]] = [
+        lambda T: T.nn.Parameter(T.ones(2)),
+        lambda T: T.nn.Parameter(T.zeros(2, 2, dtype=T.float64), requires_grad=False),
+    ]
+    for make in makers:
+        assert str(make(ours)) == str(make(torch))
+
+
+def test_softmax_without_dim_as_in_torch() -> None:
+    import torch
+
+    for shape in [(4,), (2, 3), (2, 3, 2), (2, 2, 2, 3)]:
+        x = np.linspace(-2, 2, int(np.prod(shape))).reshape(shape)
+        for fn in ("softmax", "log_softmax", "softmin"):
+            with pytest.warns(UserWarning, match="Implicit dimension"):
+                mine = getattr(ours.nn.functional, fn)(ours.tensor(x))
+            with pytest.warns(UserWarning, match="Implicit dimension"):
+                theirs = getattr(torch.nn.functional, fn)(torch.tensor(x))
+            np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-6, err_msg=fn)
+
+
+def test_sampling_shapes_and_dtypes_as_in_torch() -> None:
+    import torch
+
+    def draws(T: Any) -> list[Any]:
+        z = T.zeros(3, 2)
+        return [
+            T.normal(T.zeros(3), T.ones(3)),
+            T.normal(0.0, T.ones(2, 2)),
+            T.normal(T.zeros(2, 1), 1.0),
+            T.normal(2.0, 3.0, size=(4,)),
+            T.bernoulli(z + 0.5),
+            T.multinomial(T.tensor([1.0, 2.0, 3.0]), 2),
+            T.multinomial(T.ones(2, 5), 3, replacement=True),
+            T.randint(0, 5, (2, 2)),
+            T.randint(5, (3,)),
+            T.randperm(4),
+            T.rand_like(z),
+            T.randn_like(z),
+            T.randint_like(z, 3),
+            z.clone().uniform_(),
+            z.clone().normal_(),
+            z.bernoulli(),
+        ]
+
+    for mine, theirs in zip(draws(ours), draws(torch), strict=True):
+        assert (tuple(mine.shape), str(mine.dtype)) == (tuple(theirs.shape), str(theirs.dtype))
+
+
+def test_embedding_refuses_indices_outside_the_table_as_torch() -> None:
+    import torch
+
+    for T in (torch, ours):
+        w = T.ones(3, 2)
+        for bad in ([-1], [3]):
+            with pytest.raises(IndexError, match="index out of range in self"):
+                T.nn.functional.embedding(T.tensor(bad), w)
 
 
 # Modules, optimizers, data: the same weights in both libraries.

@@ -9,7 +9,7 @@ a ``backward()``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -148,29 +148,45 @@ def topological_sort(variable: Variable) -> list[Variable]:
     return order
 
 
-def backpropagate(variable: Variable, deriv: Any) -> None:
+def backpropagate(
+    variable: Variable,
+    deriv: Any,
+    retain_graph: bool = False,
+    inputs: Sequence[Variable] | None = None,
+) -> list[Any] | None:
     """Push ``deriv`` from ``variable`` to every leaf by the chain rule.
 
     Each node is visited once, after every path into it has added its share, so values used
-    twice receive both contributions. Leaves accumulate; interior nodes release their graph.
-    Runs with grad mode off: derivative arithmetic records no graph of its own.
+    twice receive both contributions. Leaves accumulate; interior nodes release their graph
+    unless ``retain_graph`` (then a second backward can run). With ``inputs`` nothing
+    accumulates: the derivative reaching each of ``inputs`` is returned (None where none
+    reaches it), as ``torch.autograd.grad``. Runs with grad mode off: derivative arithmetic
+    records no graph of its own.
     """
     with enable_grad(False):
-        _backpropagate(variable, deriv)
+        return _backpropagate(variable, deriv, retain_graph, inputs)
 
 
-def _backpropagate(variable: Variable, deriv: Any) -> None:
+def _backpropagate(
+    variable: Variable, deriv: Any, retain_graph: bool, inputs: Sequence[Variable] | None
+) -> list[Any] | None:
+    wanted: dict[int, Any] | None = None if inputs is None else {v.unique_id: None for v in inputs}
     derivatives: dict[int, Any] = {variable.unique_id: deriv}
     for var in topological_sort(variable):
         d = derivatives.pop(var.unique_id, None)
         if d is None:
             continue
+        if wanted is not None and var.unique_id in wanted:
+            wanted[var.unique_id] = d
         if var.is_leaf():
-            var.accumulate_derivative(d)
+            if wanted is None:
+                var.accumulate_derivative(d)
             continue
         for parent, d_parent in var.chain_rule(d):
             if parent.is_constant():
                 continue
             key = parent.unique_id
             derivatives[key] = derivatives[key] + d_parent if key in derivatives else d_parent
-        var.release_graph()
+        if not retain_graph:
+            var.release_graph()
+    return None if wanted is None or inputs is None else [wanted[v.unique_id] for v in inputs]

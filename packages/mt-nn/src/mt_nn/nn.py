@@ -18,8 +18,11 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+import mt_tensor
 from mt_autodiff import Context
 from mt_tensor import Function, Tensor
+from mt_tensor import generator as generator  # re-exported: the stages share one generator
+from mt_tensor import manual_seed as manual_seed
 from mt_tensor.tensor_functions import check_dim
 
 __all__ = [
@@ -46,19 +49,6 @@ __all__ = [
 
 Array = npt.NDArray[np.float64]
 F = TypeVar("F", bound=Callable[..., None])
-
-_generator = np.random.default_rng(0)
-
-
-def manual_seed(seed: int) -> None:
-    """Reset the generator behind dropout masks and layer initialisation."""
-    global _generator
-    _generator = np.random.default_rng(seed)
-
-
-def generator() -> np.random.Generator:
-    """The shared generator (see `manual_seed`)."""
-    return _generator
 
 
 def _tiles(x: Tensor, kernel: tuple[int, int]) -> tuple[int, int]:
@@ -301,7 +291,7 @@ def dropout(
         return x
     if rate == 1.0:
         return x * 0.0
-    rng = generator if generator is not None else _generator
+    rng = generator if generator is not None else mt_tensor.generator()
     keep = rng.random(x.shape) >= rate
     mask = keep.ravel() / (1.0 - rate)
     return x * Tensor.make(mask, x.shape, backend=x.backend)

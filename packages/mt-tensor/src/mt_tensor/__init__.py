@@ -8,7 +8,16 @@ from .backends import (
     installed_backends,
     set_default_backend,
 )
-from .constructors import grad_central_difference, grad_check, ones, rand, tensor, zeros
+from .constructors import (
+    generator,
+    grad_central_difference,
+    grad_check,
+    manual_seed,
+    ones,
+    rand,
+    tensor,
+    zeros,
+)
 from .indexing import cat, index, index_put, pad, stack, where
 from .numpy_ops import NumpyOps
 from .tensor import History, Tensor
@@ -57,6 +66,7 @@ __all__ = [
     "broadcast_index",
     "cat",
     "default_backend",
+    "generator",
     "get_backend",
     "grad_central_difference",
     "grad_check",
@@ -64,6 +74,7 @@ __all__ = [
     "index_put",
     "index_to_position",
     "installed_backends",
+    "manual_seed",
     "ones",
     "pad",
     "rand",

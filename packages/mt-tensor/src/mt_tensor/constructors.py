@@ -118,10 +118,27 @@ def ones(
     return _make(np.ones(_size(shape)), shape, backend, requires_grad)
 
 
+_generator = np.random.default_rng(0)
+
+
+def manual_seed(seed: int) -> None:
+    """Reset the one generator behind every random draw of the stages (layer initialisation,
+    dropout, sampling) and seed Python's `random`, which `rand` draws from as the course does."""
+    global _generator
+    _generator = np.random.default_rng(seed)
+    random.seed(seed)
+
+
+def generator() -> np.random.Generator:
+    """The shared numpy generator (see `manual_seed`)."""
+    return _generator
+
+
 def rand(
     shape: UserShape | int, backend: TensorBackend | str | None = None, requires_grad: bool = False
 ) -> Tensor:
-    """Uniform values in [0, 1) from Python's `random` (seed it with ``random.seed``)."""
+    """Uniform values in [0, 1) from Python's `random` (seeded by `manual_seed` or
+    ``random.seed``)."""
     shape = _shape(shape)
     values = [random.random() for _ in range(_size(shape))]
     return _make(values, shape, backend, requires_grad)

@@ -194,8 +194,10 @@ class Tensor:
             return []
         if h.ctx is None:
             raise RuntimeError(
-                "Trying to backward through the graph a second time: its saved values were "
-                "freed by the first backward()"
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward() or autograd.grad(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time."
             )
         grads = h.last_fn._backward(h.ctx, d_output)
         return [
@@ -217,8 +219,9 @@ class Tensor:
         else:
             self.grad = self.grad + x
 
-    def backward(self, grad_output: Tensor | None = None) -> None:
-        """Backpropagate from this tensor; ``grad_output`` is needed unless it has one element."""
+    def backward(self, grad_output: Tensor | None = None, retain_graph: bool = False) -> None:
+        """Backpropagate from this tensor; ``grad_output`` is needed unless it has one element.
+        The graph is freed on the way unless ``retain_graph`` (for a second backward)."""
         if self.is_constant():
             raise RuntimeError(
                 "backward() on a tensor that does not require grad: nothing depends on a "
@@ -243,7 +246,7 @@ class Tensor:
                 f"grad_output is on backend {grad_output.backend.name!r} but the output is on "
                 f"{self.backend.name!r}; move it with .to({self.backend.name!r})"
             )
-        backpropagate(self, grad_output)
+        backpropagate(self, grad_output, retain_graph)
 
     def zero_grad_(self) -> None:
         """Forget the accumulated gradient."""

@@ -10,6 +10,7 @@ script.py`` runs an unchanged PyTorch script with ``import torch`` meaning this 
 from __future__ import annotations
 
 import builtins
+import importlib.abc
 import sys
 from typing import Any
 
@@ -17,10 +18,11 @@ from mt_autodiff import enable_grad as _enable_grad
 from mt_autodiff import is_grad_enabled, no_grad
 
 from ..__about__ import __version__
-from . import cuda, nn, optim, utils
+from . import autograd, cuda, nn, optim, utils
 from .creation import (
     arange,
     as_tensor,
+    bernoulli,
     cat,
     concat,
     concatenate,
@@ -32,11 +34,14 @@ from .creation import (
     full_like,
     linspace,
     manual_seed,
+    multinomial,
+    normal,
     ones,
     ones_like,
     rand,
     rand_like,
     randint,
+    randint_like,
     randn,
     randn_like,
     randperm,
@@ -58,7 +63,19 @@ from .dtypes import (
 from .ops import *  # noqa: F403 (the free functions, listed in ops.__all__)
 from .ops import __all__ as _ops
 from .serialization import load, save
-from .tensors import Size, Tensor, UnsupportedError, device
+from .tensors import (
+    BoolTensor,
+    DoubleTensor,
+    FloatTensor,
+    IntTensor,
+    LongTensor,
+    Size,
+    Tensor,
+    UnsupportedError,
+    device,
+    get_default_device,
+    set_default_device,
+)
 
 float = float32  # noqa: A001 (PyTorch's name)
 double = float64
@@ -87,6 +104,7 @@ def enable_grad() -> Any:
 
 
 MODULES = (
+    "autograd",
     "nn",
     "nn.functional",
     "nn.init",
@@ -98,11 +116,25 @@ MODULES = (
 )
 
 
+class _Missing(importlib.abc.MetaPathFinder):
+    """Refuses ``import torch.<anything the face lacks>`` with `UnsupportedError`."""
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> None:
+        if fullname.startswith("torch.") and fullname not in sys.modules:
+            raise UnsupportedError(f"minitorch.torch does not implement the module {fullname}")
+
+
 def install_as_torch() -> None:
     """Make ``import torch`` (and its submodules above) mean this module in this process."""
     sys.modules["torch"] = sys.modules[__name__]
     for name in MODULES:
-        sys.modules[f"torch.{name}"] = sys.modules[f"{__name__}.{name}"]
+        module = sys.modules[f"{__name__}.{name}"]
+        sys.modules[f"torch.{name}"] = module
+        if not hasattr(module, "__path__"):  # a package to the import system, so that
+            setattr(module, "__path__", [])  # noqa: B010  (`import torch.<name>.<missing>` asks `_Missing`)
+    sys.modules["torch.autograd.function"] = autograd
+    if not builtins.any(isinstance(f, _Missing) for f in sys.meta_path):
+        sys.meta_path.append(_Missing())
 
 
 def __getattr__(name: str) -> Any:
@@ -111,6 +143,18 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     *_ops,
+    "BoolTensor",
+    "DoubleTensor",
+    "FloatTensor",
+    "IntTensor",
+    "LongTensor",
+    "autograd",
+    "bernoulli",
+    "get_default_device",
+    "multinomial",
+    "normal",
+    "randint_like",
+    "set_default_device",
     "Size",
     "Tensor",
     "UnsupportedError",

@@ -1,7 +1,7 @@
 """Making tensors the PyTorch way: from data, filled, random, ranges; joining them; the seed.
 
-Random values come from mt-nn's one numpy generator (the one behind layer initialisation and
-dropout), so ``torch.manual_seed`` makes a whole script reproducible.
+Random values come from mt-tensor's one numpy generator (the one behind layer initialisation,
+dropout and shuffling), so ``torch.manual_seed`` makes a whole script reproducible.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-import mt_nn
 import mt_tensor as mt
 
 from . import dtypes
 from .dtypes import dtype
-from .tensors import Tensor, UnsupportedError, backend_of, device, wrap
+from .ops import with_out
+from .tensors import Tensor, _no_generator, backend_of, device, guard_module, label, wrap
 
 Device = str | device | None
 
@@ -132,12 +132,7 @@ def eye(
 
 
 def _rng() -> np.random.Generator:
-    return mt_nn.nn.generator()
-
-
-def _no_generator(generator: Any) -> None:
-    if generator is not None:
-        raise UnsupportedError("explicit torch.Generator objects (use torch.manual_seed)")
+    return mt.generator()
 
 
 def rand(
@@ -246,6 +241,7 @@ def randn_like(x: Tensor, dtype: dtype | None = None) -> Tensor:
     return _like(x, _rng().standard_normal(x.shape), dtype, False)
 
 
+@with_out
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dim (dtypes promoted)."""
     ts = list(tensors)
@@ -254,12 +250,13 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     dt = ts[0].dtype
     for t in ts[1:]:
         dt = dtypes.promote(dt, t.dtype)
-    return wrap(mt.cat([t._t for t in ts], dim), dt)
+    return label(wrap(mt.cat([t._t for t in ts], dim), dt), "CatBackward0")
 
 
 concat = concatenate = cat
 
 
+@with_out
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors of one shape along a new dim."""
     ts = list(tensors)
@@ -268,9 +265,95 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     dt = ts[0].dtype
     for t in ts[1:]:
         dt = dtypes.promote(dt, t.dtype)
-    return wrap(mt.stack([t._t for t in ts], dim), dt)
+    return label(wrap(mt.stack([t._t for t in ts], dim), dt), "StackBackward0")
 
 
 def manual_seed(seed: int) -> None:
-    """Seed every random draw: tensors, layer initialisation, dropout, shuffling."""
-    mt_nn.manual_seed(int(seed))
+    """Seed every random draw: tensors, layer initialisation, dropout, shuffling (and the
+    stages' ``rand``)."""
+    mt.manual_seed(int(seed))
+
+
+def _values(x: Any) -> npt.NDArray[np.float64]:
+    return x._t.to_numpy() if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
+
+
+def normal(
+    mean: Any = 0.0,
+    std: Any = 1.0,
+    size: Sequence[int] | None = None,
+    *,
+    generator: Any = None,
+    dtype: dtype | None = None,
+    device: Device = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Normal values: of ``size`` for number ``mean`` and ``std``, else one per element of the
+    tensor(s) given (broadcast together)."""
+    _no_generator(generator)
+    m, s = _values(mean), _values(std)
+    if np.any(s < 0):
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {s.min()}")
+    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
+    if size is None and not tensors:
+        raise TypeError("normal() with number mean and std needs a size")
+    shape = _size((size,)) if size is not None else np.broadcast_shapes(m.shape, s.shape)
+    like = tensors[0] if tensors else None
+    dt = dtype or (like.dtype if like is not None else dtypes.get_default_dtype())
+    where = device or (like.device if like is not None else None)
+    return _make(_rng().normal(m, s, shape), dt, where, requires_grad)
+
+
+def bernoulli(input: Tensor, p: float | None = None, *, generator: Any = None) -> Tensor:  # noqa: A002
+    """1 with probability ``p`` (each element's value of ``input`` unless given), else 0."""
+    _no_generator(generator)
+    probs = input._t.to_numpy() if p is None else np.full(input.shape, float(p))
+    if probs.size and (probs.min() < 0 or probs.max() > 1):
+        raise RuntimeError(f"Expected p_in >= 0 && p_in <= 1 to be true, got {probs.min()}")
+    return _like(input, _rng().random(input.shape) < probs, None, False)
+
+
+def multinomial(
+    input: Tensor,  # noqa: A002 (PyTorch's name)
+    num_samples: int,
+    replacement: bool = False,
+    *,
+    generator: Any = None,
+) -> Tensor:
+    """Indices drawn in proportion to the weights in each row of ``input`` (1-d or 2-d)."""
+    _no_generator(generator)
+    weights = input._t.to_numpy()
+    if weights.ndim not in (1, 2):
+        raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {weights.ndim}")
+    rows = weights.reshape(-1, weights.shape[-1])
+    if rows.size and (rows.min() < 0 or not np.all(np.isfinite(rows))):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if np.any(rows.sum(-1) <= 0):
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    if not replacement and num_samples > rows.shape[-1]:
+        raise RuntimeError(
+            "cannot sample n_sample > prob_dist.size(-1) samples without replacement"
+        )
+    if not replacement and np.any((rows > 0).sum(-1) < num_samples):
+        raise RuntimeError(
+            "invalid multinomial distribution (with replacement=False, not enough "
+            "non-negative category to sample)"
+        )
+    picks = np.stack(
+        [
+            _rng().choice(rows.shape[-1], num_samples, replace=replacement, p=r / r.sum())
+            for r in rows
+        ]
+    )
+    return _make(picks.reshape(*weights.shape[:-1], num_samples), dtypes.int64, input.device)
+
+
+def randint_like(
+    x: Tensor, low: int, high: int | None = None, dtype: dtype | None = None
+) -> Tensor:
+    """Integers in ``[low, high)`` (``[0, low)`` with one bound) of ``x``'s shape."""
+    low, high = (0, low) if high is None else (low, high)
+    return _like(x, _rng().integers(low, high, x.shape), dtype, False)
+
+
+guard_module(globals(), "torch")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from types import ModuleType
 
-from . import nn, optim
+from . import autograd, nn, optim
 from .nn import functional, init, utils
 from .optim import lr_scheduler
 from .tensors import Tensor
@@ -19,6 +19,12 @@ def _public(module: ModuleType) -> list[str]:
         if not n.startswith("_") and inspect.isfunction(v) and v.__module__ == module.__name__
     ]
     return sorted(names)
+
+
+def _defined_in(value: object, module: ModuleType) -> bool:
+    return (inspect.isfunction(value) or inspect.isclass(value)) and (
+        getattr(value, "__module__", None) == module.__name__
+    )
 
 
 def supported() -> dict[str, list[str]]:
@@ -42,10 +48,9 @@ def supported() -> dict[str, list[str]]:
         "torch.nn.utils": _public(utils),
         "torch.optim": _public(optim),
         "torch.optim.lr_scheduler": _public(lr_scheduler),
+        "torch.autograd": _public(autograd),
         "torch.utils.data": sorted(
-            n
-            for n in ("Dataset", "TensorDataset", "DataLoader", "default_collate")
-            if hasattr(data, n)
+            n for n, v in vars(data).items() if not n.startswith("_") and _defined_in(v, data)
         ),
     }
 

@@ -3,54 +3,126 @@ method of the same name, so there is one implementation of each op."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from .tensors import Tensor, where
+from mt_autodiff import is_grad_enabled
+
+from .tensors import Tensor, guard_module, where
 
 
+def write_out(out: Tensor, result: Tensor, name: str) -> Tensor:
+    """``result`` written into ``out`` (resized when its shape differs), as PyTorch's ``out=``."""
+    if is_grad_enabled() and (result.requires_grad or out.requires_grad):
+        raise RuntimeError(
+            f"{name}(): functions with out=... arguments don't support automatic "
+            "differentiation, but one of the arguments requires grad."
+        )
+    if out.shape != result.shape:
+        out.value = result._to_dtype(out.dtype).value.detach().contiguous()
+        return out
+    return out._inplace(result)
+
+
+def with_out(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """``fn`` taking PyTorch's ``out=`` keyword too."""
+
+    @functools.wraps(fn)
+    def call(*args: Any, out: Tensor | None = None, **kwargs: Any) -> Tensor:
+        result = fn(*args, **kwargs)
+        return result if out is None else write_out(out, result, f"torch.{fn.__name__}")
+
+    return call
+
+
+def _tensor(x: Any, like: Any) -> Tensor:
+    """``x`` as a tensor (a number becomes one on ``like``'s device)."""
+    if isinstance(x, Tensor):
+        return x
+    from .creation import tensor
+
+    return tensor(x, device=like.device if isinstance(like, Tensor) else None)
+
+
+@with_out
+def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002 (PyTorch's names)
+    """``input + alpha * other``."""
+    return _tensor(input, other).add(other, alpha)
+
+
+@with_out
+def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
+    """``input - alpha * other``."""
+    return _tensor(input, other).sub(other, alpha)
+
+
+@with_out
+def mul(input: Any, other: Any) -> Tensor:  # noqa: A002
+    return _tensor(input, other).mul(other)
+
+
+@with_out
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:  # noqa: A002
+    return _tensor(input, other).div(other, rounding_mode=rounding_mode)
+
+
+subtract, multiply, divide, true_divide = sub, mul, div, div
+
+
+@with_out
 def exp(x: Tensor) -> Tensor:
     return x.exp()
 
 
+@with_out
 def log(x: Tensor) -> Tensor:
     return x.log()
 
 
+@with_out
 def sqrt(x: Tensor) -> Tensor:
     return x.sqrt()
 
 
+@with_out
 def abs(x: Tensor) -> Tensor:  # noqa: A001 (PyTorch's name)
     return x.abs()
 
 
+@with_out
 def tanh(x: Tensor) -> Tensor:
     return x.tanh()
 
 
+@with_out
 def sigmoid(x: Tensor) -> Tensor:
     return x.sigmoid()
 
 
+@with_out
 def relu(x: Tensor) -> Tensor:
     return x.relu()
 
 
+@with_out
 def floor(x: Tensor) -> Tensor:
     return x.floor()
 
 
+@with_out
 def ceil(x: Tensor) -> Tensor:
     return x.ceil()
 
 
+@with_out
 def pow(x: Tensor, exponent: Any) -> Tensor:  # noqa: A001 (PyTorch's name)
     return x.pow(exponent)
 
 
+@with_out
 def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     return x.clamp(min, max)
 
@@ -66,14 +138,17 @@ def log_softmax(x: Tensor, dim: int) -> Tensor:
     return x.log_softmax(dim)
 
 
+@with_out
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     return a.matmul(b)
 
 
+@with_out
 def mm(a: Tensor, b: Tensor) -> Tensor:
     return a.mm(b)
 
 
+@with_out
 def bmm(a: Tensor, b: Tensor) -> Tensor:
     return a.bmm(b)
 
@@ -82,10 +157,12 @@ def dot(a: Tensor, b: Tensor) -> Tensor:
     return a.dot(b)
 
 
+@with_out
 def sum(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     return x.sum(dim, keepdim)
 
 
+@with_out
 def mean(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
     return x.mean(dim, keepdim)
 
@@ -116,6 +193,7 @@ def logsumexp(x: Tensor, dim: int | Sequence[int], keepdim: bool = False) -> Ten
     return x.logsumexp(dim, keepdim)
 
 
+@with_out
 def square(x: Tensor) -> Tensor:
     return x.square()
 
@@ -242,8 +320,11 @@ def equal(a: Tensor, b: Tensor) -> bool:
     return a.shape == b.shape and bool((a == b).all())
 
 
+guard_module(globals(), "torch")
+
 __all__ = [
     "abs",
+    "add",
     "all",
     "allclose",
     "any",
@@ -254,6 +335,8 @@ __all__ = [
     "chunk",
     "clamp",
     "clip",
+    "div",
+    "divide",
     "dot",
     "eq",
     "equal",
@@ -278,6 +361,8 @@ __all__ = [
     "min",
     "minimum",
     "mm",
+    "mul",
+    "multiply",
     "ne",
     "numel",
     "permute",
@@ -291,10 +376,13 @@ __all__ = [
     "square",
     "squeeze",
     "std",
+    "sub",
+    "subtract",
     "sum",
     "t",
     "tanh",
     "transpose",
+    "true_divide",
     "unsqueeze",
     "var",
     "where",

@@ -12,7 +12,10 @@ result. In-place methods write into the tensor's storage when no gradient is rec
 from __future__ import annotations
 
 import builtins
+import functools
+import inspect
 import numbers
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple, TypeAlias, cast
 
@@ -73,9 +76,24 @@ class device:  # noqa: N801 (PyTorch's name)
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
 
+_default_device = "cpu"
+"""Where tensors are made when no device is given (`set_default_device`)."""
+
+
+def set_default_device(where: str | device | None) -> None:
+    """Make tensors on ``where`` (``"cpu"`` or ``"cuda"``) when no device is given."""
+    global _default_device
+    _default_device = "cpu" if where is None else device(where).type
+
+
+def get_default_device() -> device:
+    return device(_default_device)
+
+
 def backend_of(where: str | device | None) -> TensorBackend:
-    """The stage backend behind a device (``None``: the default CPU backend)."""
-    if where is not None and device(where).type == "cuda":
+    """The stage backend behind a device (``None``: the default device's)."""
+    where = _default_device if where is None else where
+    if device(where).type == "cuda":
         return get_backend("cuda")
     backend = default_backend()
     if backend.cuda:
@@ -109,7 +127,7 @@ class MaxMin(NamedTuple):
 
 def wrap(inner: mt.Tensor, dt: DType) -> Tensor:
     """A face tensor over ``inner`` (no copy)."""
-    out = Tensor.__new__(Tensor)
+    out = object.__new__(Tensor)
     out._t = inner
     out._dtype = dt
     return out
@@ -190,17 +208,93 @@ def _format(values: npt.NDArray[np.float64], dt: DType, prefix: str) -> str:
     )
 
 
-class GradFn:
-    """What made a tensor, as PyTorch shows it (``<MulBackward0>``)."""
+_names: dict[int, tuple[str, weakref.ref[mt.Tensor]]] = {}
+"""PyTorch's name of the op that made each live stage tensor the face labelled (by id), with a
+weak reference whose callback forgets the entry when the tensor goes."""
 
-    def __init__(self, fn: type) -> None:
-        self._name = f"{fn.__name__}Backward0"
+
+def _forget(key: int) -> Callable[[object], object]:
+    return lambda _: _names.pop(key, None)
+
+
+def label(out: Tensor, name: str) -> Tensor:
+    """Remember ``name`` (``"MulBackward0"``) as the PyTorch op that made ``out``, so its
+    ``grad_fn`` reads as PyTorch's; nothing is kept once ``out``'s stage tensor is gone."""
+    inner = out._t
+    if inner.history is not None and inner.history.last_fn is not None:
+        key = inner.unique_id
+        entry = _names.get(key)
+        _names[key] = (name, entry[1] if entry else weakref.ref(inner, _forget(key)))
+    return out
+
+
+def unlabel(out: Tensor) -> None:
+    """Forget ``out``'s name: it is a step inside a larger PyTorch op, which ``next_functions``
+    looks through."""
+    _names.pop(out._t.unique_id, None)
+
+
+class AccumulateGrad:
+    """The node that receives a leaf's gradient (``grad_fn.next_functions`` shows it)."""
+
+    def __init__(self, leaf: mt.Tensor) -> None:
+        self.variable = wrap(leaf, dtypes.get_default_dtype())
+        self.next_functions: tuple[tuple[Any, int], ...] = ()
 
     def name(self) -> str:
-        return self._name
+        return "torch::autograd::AccumulateGrad"
 
     def __repr__(self) -> str:
-        return f"<{self._name}>"
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+class GradFn:
+    """What made a tensor, as PyTorch shows it (``<MulBackward0 object at 0x...>``): the op's
+    PyTorch name and, in ``next_functions``, the nodes of its inputs that take a gradient
+    (stage nodes inside one face op are looked through, so the structure is PyTorch's; inputs
+    that take none are left out, where PyTorch lists None)."""
+
+    def __init__(self, inner: mt.Tensor) -> None:
+        self._inner = inner
+
+    def name(self) -> str:
+        found = _names.get(self._inner.unique_id)
+        if found is not None:
+            return found[0]
+        history = self._inner.history
+        fn = history.last_fn if history is not None else None
+        return f"{fn.__name__ if fn is not None else 'Unknown'}Backward0"
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        out: list[tuple[Any, int]] = []
+        inside: set[int] = set()  # inputs reached through steps of this op, listed once
+        todo = [(p, False) for p in reversed(list(self._inner.parents))]
+        while todo:
+            inp, deeper = todo.pop()
+            if inp.is_constant() or (deeper and inp.unique_id in inside):
+                continue
+            if deeper:
+                inside.add(inp.unique_id)
+            if inp.is_leaf():
+                out.append((AccumulateGrad(inp), 0))
+            elif inp.unique_id in _names or not list(inp.parents):
+                out.append((GradFn(inp), 0))
+            else:
+                todo.extend((p, True) for p in reversed(list(inp.parents)))
+        return tuple(out)
+
+    def register_hook(self, *args: Any) -> None:
+        raise UnsupportedError("grad_fn.register_hook (backward hooks)")
+
+    def __eq__(self, other: object) -> builtins.bool:
+        return isinstance(other, GradFn) and other._inner is self._inner
+
+    def __hash__(self) -> int:
+        return hash(self._inner.unique_id)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self._inner):#x}>"
 
 
 # The tensor.
@@ -212,8 +306,27 @@ class Tensor:
     _t: mt.Tensor
     _dtype: DType
 
+    _legacy_dtype: DType | None = None
+    """The dtype ``torch.FloatTensor(...)`` and friends make (``torch.Tensor``: the default)."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:
+        """PyTorch's legacy constructors: ``torch.Tensor([1, 2])`` copies data,
+        ``torch.FloatTensor(2, 3)`` makes a tensor of that shape (zeros here)."""
+        if cls is not Tensor and cls._legacy_dtype is None:  # a subclass (`Parameter`)
+            return object.__new__(cls)
+        from .creation import tensor, zeros
+
+        dt = cls._legacy_dtype or dtypes.get_default_dtype()
+        unknown = sorted(set(kwargs) - {"device"})
+        if unknown:
+            raise UnsupportedError(f"torch.{cls.__name__}() keyword arguments {unknown}")
+        where = kwargs.get("device")
+        if len(args) == 1 and not isinstance(args[0], numbers.Integral | Size):
+            return tensor(args[0], dtype=dt, device=where)
+        return zeros(*args, dtype=dt, device=where)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        raise UnsupportedError("build tensors with torch.tensor(...), torch.zeros(...) and friends")
+        """Everything happened in ``__new__``."""
 
     # Identity: shape, dtype, device.
 
@@ -293,7 +406,7 @@ class Tensor:
         history = self._t.history
         if history is None or history.last_fn is None:
             return None
-        return GradFn(history.last_fn)
+        return GradFn(self._t)
 
     @property
     def grad(self) -> Tensor | None:
@@ -311,20 +424,23 @@ class Tensor:
         gradient: Tensor | None = None,
         retain_graph: builtins.bool | None = None,
         create_graph: builtins.bool = False,
+        inputs: Any = None,
     ) -> None:
-        """Accumulate gradients into the leaves (the graph is freed afterwards)."""
-        if retain_graph or create_graph:
+        """Accumulate gradients into the leaves; the graph is freed on the way unless
+        ``retain_graph`` (then backward can run again)."""
+        if create_graph:
             raise UnsupportedError(
-                "backward(retain_graph=True/create_graph=True): MiniTorch frees the graph in "
-                "backward and does not differentiate gradients"
+                "backward(create_graph=True): MiniTorch does not differentiate gradients"
             )
+        if inputs is not None:
+            raise UnsupportedError("backward(inputs=...): use torch.autograd.grad")
         if not self._t.requires_grad():
             raise RuntimeError(
                 "element 0 of tensors does not require grad and does not have a grad_fn"
             )
         if gradient is None and self.numel() != 1:
             raise RuntimeError("grad can be implicitly created only for scalar outputs")
-        self._t.backward(None if gradient is None else gradient._t)
+        self._t.backward(None if gradient is None else gradient._t, builtins.bool(retain_graph))
 
     def detach(self) -> Tensor:
         """The same storage, cut from the graph."""
@@ -342,7 +458,7 @@ class Tensor:
             self._t.requires_grad_(True)
 
     def clone(self) -> Tensor:
-        return wrap(self._t.clone(), self._dtype)
+        return label(wrap(self._t.clone(), self._dtype), "CloneBackward0")
 
     def contiguous(self) -> Tensor:
         return wrap(self._t.contiguous(), self._dtype)
@@ -393,12 +509,29 @@ class Tensor:
             return values.astype(np.int64).tolist()
         return values.tolist()
 
-    def numpy(self) -> npt.NDArray[Any]:
-        if self.requires_grad:
+    def numpy(self, force: builtins.bool = False) -> npt.NDArray[Any]:
+        """The values as a numpy array. A floating CPU tensor that owns contiguous storage
+        gives a view of that storage (writes show on both sides, as in PyTorch); its dtype is
+        float64, the storage's, for ``float32`` tensors too. Other tensors give a copy."""
+        if self.requires_grad and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                 "instead."
             )
+        if self.is_cuda and not force:
+            raise TypeError(
+                "can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the "
+                "tensor to host memory first."
+            )
+        data = self._t._tensor
+        storage = data._storage
+        if (
+            self._dtype.is_floating_point
+            and isinstance(storage, np.ndarray)
+            and data.is_contiguous()
+            and storage.size == self.numel()
+        ):
+            return storage.reshape(self.shape)
         values = self._t.to_numpy()
         kinds: dict[str, Any] = {"bool": np.bool_, "int64": np.int64, "int32": np.int32}
         return values.astype(
@@ -411,6 +544,9 @@ class Tensor:
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)`` or keywords."""
+        unknown = sorted(set(kwargs) - {"device", "dtype", "non_blocking", "copy", "memory_format"})
+        if unknown:
+            raise TypeError(f"to() received an invalid combination of arguments: {unknown}")
         target_device: device | None = None
         target_dtype: DType | None = None
         for a in (*args, kwargs.get("device"), kwargs.get("dtype")):
@@ -426,10 +562,18 @@ class Tensor:
             out = wrap(moved, self._dtype)
         return out._to_dtype(target_dtype) if target_dtype is not None else out
 
-    def type(self, dt: DType | None = None) -> Any:
-        """The dtype converted to (``type()`` alone names the tensor type, as PyTorch)."""
+    def type(self, dt: Any = None) -> Any:
+        """The dtype converted to: a dtype, ``torch.FloatTensor`` or its name (``type()`` alone
+        names the tensor type, as PyTorch)."""
         if dt is None:
             return f"torch.{'cuda.' if self.is_cuda else ''}{_TYPE_NAMES[self._dtype.name]}Tensor"
+        if isinstance(dt, str):
+            named = {f"torch.{v}Tensor": k for k, v in _TYPE_NAMES.items()}
+            if dt not in named:
+                raise UnsupportedError(f"Tensor.type({dt!r})")
+            dt = getattr(dtypes, named[dt] if named[dt] != "bool" else "bool_")
+        elif isinstance(dt, type) and issubclass(dt, Tensor):
+            dt = dt._legacy_dtype or dtypes.get_default_dtype()
         return self._to_dtype(dt)
 
     def _to_dtype(self, dt: DType) -> Tensor:
@@ -481,7 +625,7 @@ class Tensor:
         out = fn(self._t, unwrap(other, self))
         if name == "add" and dt.category == BOOL:
             out = 1.0 - (out == 0.0)
-        return wrap(out, dt)
+        return label(wrap(out, dt), f"{name.capitalize()}Backward0")
 
     def _reflected(
         self, other: Any, fn: Callable[[mt.Tensor, mt.Tensor], mt.Tensor], name: str
@@ -525,7 +669,8 @@ class Tensor:
         if isinstance(o, numbers.Integral) and o < 0 and self._dtype.category != FLOATING:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         exponent = o._t if isinstance(o, Tensor) else o
-        return wrap(self._t**exponent, self._other_dtype(o))
+        name = "PowBackward1" if isinstance(o, Tensor) else "PowBackward0"
+        return label(wrap(self._t**exponent, self._other_dtype(o)), name)
 
     def __rpow__(self, o: Any) -> Tensor:
         return wrap(float(o) ** self._t, self._other_dtype(o))
@@ -541,7 +686,7 @@ class Tensor:
     def __neg__(self) -> Tensor:
         if self._dtype.category == BOOL:
             raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported.")
-        return wrap(-self._t, self._dtype)
+        return label(wrap(-self._t, self._dtype), "NegBackward0")
 
     def __pos__(self) -> Tensor:
         return self
@@ -631,16 +776,26 @@ class Tensor:
         return self.__ge__(o)
 
     def add(self, o: Any, alpha: Number = 1) -> Tensor:
-        return self.__add__(o * alpha if alpha != 1 else o)
+        return self.__add__(_scaled(o, alpha))
 
     def sub(self, o: Any, alpha: Number = 1) -> Tensor:
-        return self.__sub__(o * alpha if alpha != 1 else o)
+        return self.__sub__(_scaled(o, alpha))
 
     def mul(self, o: Any) -> Tensor:
         return self.__mul__(o)
 
-    def div(self, o: Any) -> Tensor:
-        return self.__truediv__(o)
+    def div(self, o: Any, *, rounding_mode: str | None = None) -> Tensor:
+        """True division, or rounded ``"trunc"`` (towards zero) or ``"floor"``."""
+        if rounding_mode is None:
+            return self.__truediv__(o)
+        if rounding_mode == "floor":
+            return self.__floordiv__(o)
+        if rounding_mode == "trunc":
+            return wrap((self._t / unwrap(o, self)).trunc(), self._other_dtype(o))
+        raise RuntimeError(
+            f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+            f"'{rounding_mode}'"
+        )
 
     def pow(self, o: Any) -> Tensor:
         return self.__pow__(o)
@@ -656,30 +811,30 @@ class Tensor:
 
     # Element-wise functions.
 
-    def _unary_float(self, fn: Callable[[mt.Tensor], mt.Tensor]) -> Tensor:
+    def _unary_float(self, fn: Callable[[mt.Tensor], mt.Tensor], name: str) -> Tensor:
         dt = self._dtype if self._dtype.is_floating_point else dtypes.get_default_dtype()
-        return wrap(fn(self._t), dt)
+        return label(wrap(fn(self._t), dt), f"{name}Backward0")
 
     def exp(self) -> Tensor:
-        return self._unary_float(lambda t: t.exp())
+        return self._unary_float(lambda t: t.exp(), "Exp")
 
     def log(self) -> Tensor:
-        return self._unary_float(lambda t: t.log())
+        return self._unary_float(lambda t: t.log(), "Log")
 
     def sqrt(self) -> Tensor:
-        return self._unary_float(lambda t: t.sqrt())
+        return self._unary_float(lambda t: t.sqrt(), "Sqrt")
 
     def sigmoid(self) -> Tensor:
-        return self._unary_float(lambda t: t.sigmoid())
+        return self._unary_float(lambda t: t.sigmoid(), "Sigmoid")
 
     def tanh(self) -> Tensor:
-        return self._unary_float(lambda t: t.tanh())
+        return self._unary_float(lambda t: t.tanh(), "Tanh")
 
     def relu(self) -> Tensor:
-        return wrap(self._t.relu(), self._dtype)
+        return label(wrap(self._t.relu(), self._dtype), "ReluBackward0")
 
     def abs(self) -> Tensor:
-        return wrap(self._t.abs(), self._dtype)
+        return label(wrap(self._t.abs(), self._dtype), "AbsBackward0")
 
     def floor(self) -> Tensor:
         return wrap(self._t.floor(), self._dtype)
@@ -699,15 +854,20 @@ class Tensor:
     clip = clamp
 
     def softmax(self, dim: int) -> Tensor:
-        return self._unary_float(lambda t: mt_nn.softmax(t, _dim(dim, self.ndim)))
+        return self._unary_float(lambda t: mt_nn.softmax(t, _dim(dim, self.ndim)), "Softmax")
 
     def log_softmax(self, dim: int) -> Tensor:
-        return self._unary_float(lambda t: mt_nn.logsoftmax(t, _dim(dim, self.ndim)))
+        return self._unary_float(lambda t: mt_nn.logsoftmax(t, _dim(dim, self.ndim)), "LogSoftmax")
 
     def matmul(self, other: Tensor) -> Tensor:
         if not isinstance(other, Tensor):
             raise TypeError(f"matmul needs a Tensor, got {type(other).__name__}")
-        return wrap(self._t @ other._t, self._other_dtype(other))
+        inner = self._t @ other._t
+        if self.ndim == 1 and other.ndim == 1:  # a dot product is 0-d
+            inner = inner.contiguous().view()
+        out = wrap(inner, self._other_dtype(other))
+        kinds = {(2, 2): "Mm", (1, 1): "Dot", (2, 1): "Mv", (3, 3): "Bmm"}
+        return label(out, f"{kinds.get((self.ndim, other.ndim), 'UnsafeView')}Backward0")
 
     def mm(self, other: Tensor) -> Tensor:
         if self.ndim != 2 or other.ndim != 2:
@@ -752,7 +912,8 @@ class Tensor:
 
     def sum(self, dim: int | Sequence[int] | None = None, keepdim: builtins.bool = False) -> Tensor:
         dt = self._dtype if self._dtype.is_floating_point else dtypes.int64
-        return self._reduce(dim, keepdim, lambda t, d: t.sum(d), dt)
+        out = self._reduce(dim, keepdim, lambda t, d: t.sum(d), dt)
+        return label(out, "SumBackward0" if dim is None else "SumBackward1")
 
     def mean(
         self, dim: int | Sequence[int] | None = None, keepdim: builtins.bool = False
@@ -762,7 +923,8 @@ class Tensor:
                 "mean(): could not infer output dtype. Input dtype must be either a floating "
                 f"point or complex dtype. Got: {_TYPE_NAMES[self._dtype.name]}"
             )
-        return self._reduce(dim, keepdim, lambda t, d: t.mean(d), self._dtype)
+        out = self._reduce(dim, keepdim, lambda t, d: t.mean(d), self._dtype)
+        return label(out, "MeanBackward0" if dim is None else "MeanBackward1")
 
     def _merged(
         self,
@@ -859,10 +1021,11 @@ class Tensor:
     # Shapes.
 
     def view(self, *shape: Any) -> Tensor:
-        return wrap(self._t.view(*_shape_args(shape)), self._dtype)
+        return label(wrap(self._t.view(*_shape_args(shape)), self._dtype), "ViewBackward0")
 
     def reshape(self, *shape: Any) -> Tensor:
-        return wrap(self._t.contiguous().view(*_shape_args(shape)), self._dtype)
+        name = "ViewBackward0" if self.is_contiguous() else "UnsafeViewBackward0"
+        return label(wrap(self._t.contiguous().view(*_shape_args(shape)), self._dtype), name)
 
     def view_as(self, other: Tensor) -> Tensor:
         return self.view(*other.shape)
@@ -885,32 +1048,32 @@ class Tensor:
         d = _dim(dim, self.ndim + 1)
         shape = list(self.shape)
         shape.insert(d, 1)
-        return self.reshape(*shape)
+        return label(self.reshape(*shape), "UnsqueezeBackward0")
 
     def squeeze(self, dim: int | None = None) -> Tensor:
         if dim is None:
-            return self.reshape(*[n for n in self.shape if n != 1])
+            return label(self.reshape(*[n for n in self.shape if n != 1]), "SqueezeBackward0")
         d = _dim(dim, self.ndim)
         if self.ndim == 0 or self.shape[d] != 1:
             return self
-        return self.reshape(*self.shape[:d], *self.shape[d + 1 :])
+        return label(self.reshape(*self.shape[:d], *self.shape[d + 1 :]), "SqueezeBackward1")
 
     def permute(self, *dims: Any) -> Tensor:
         order = [_dim(d, self.ndim) for d in _shape_args(dims)]
-        return wrap(self._t.permute(*order), self._dtype)
+        return label(wrap(self._t.permute(*order), self._dtype), "PermuteBackward0")
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         order = list(range(self.ndim))
         a, b = _dim(dim0, self.ndim), _dim(dim1, self.ndim)
         order[a], order[b] = order[b], order[a]
-        return self.permute(*order)
+        return label(self.permute(*order), "TransposeBackward0")
 
     def t(self) -> Tensor:
         if self.ndim > 2:
             raise RuntimeError(
                 f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D"
             )
-        return self.transpose(0, 1) if self.ndim == 2 else self
+        return label(self.transpose(0, 1), "TBackward0") if self.ndim == 2 else self
 
     @property
     def T(self) -> Tensor:  # noqa: N802 (PyTorch's name)
@@ -924,7 +1087,7 @@ class Tensor:
         asked = _shape_args(sizes)
         pad = len(asked) - self.ndim
         shape = tuple((self.shape[i - pad] if n == -1 else n) for i, n in enumerate(asked))
-        return wrap(self._t.broadcast_to(*shape), self._dtype)
+        return label(wrap(self._t.broadcast_to(*shape), self._dtype), "ExpandBackward0")
 
     def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(*other.shape)
@@ -964,7 +1127,13 @@ class Tensor:
     # Indexing.
 
     def __getitem__(self, key: Any) -> Tensor:
-        return wrap(mt.index(self._t, _key(key)), self._dtype)
+        out = wrap(mt.index(self._t, _key(key)), self._dtype)
+        parts = key if isinstance(key, tuple) else (key,)
+        if all(isinstance(p, builtins.int) for p in parts):
+            return label(out, "SelectBackward0")
+        if all(isinstance(p, slice | builtins.int) or p is Ellipsis for p in parts):
+            return label(out, "SliceBackward0")
+        return label(out, "IndexBackward0")
 
     def __setitem__(self, key: Any, value: Any) -> None:
         values = value._t if isinstance(value, Tensor) else unwrap(value, self)
@@ -1054,15 +1223,33 @@ class Tensor:
             src._t.to(self._t.backend) if src.device != self.device else src._t, src
         )
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        return self._random_(mt_nn.nn.generator().uniform(a, b, self.shape))
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
+        _no_generator(generator)
+        return self._random_(mt.generator().uniform(a, b, self.shape))
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        return self._random_(mt_nn.nn.generator().normal(mean, std, self.shape))
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
+        _no_generator(generator)
+        return self._random_(mt.generator().normal(mean, std, self.shape))
 
-    def _random_(self, values: npt.NDArray[np.float64]) -> Tensor:
+    def bernoulli_(self, p: float = 0.5, *, generator: Any = None) -> Tensor:
+        _no_generator(generator)
+        return self._random_(mt.generator().random(self.shape) < p)
+
+    def bernoulli(self, p: float | None = None, *, generator: Any = None) -> Tensor:
+        from .creation import bernoulli
+
+        return bernoulli(self, p, generator=generator)
+
+    def multinomial(
+        self, num_samples: int, replacement: builtins.bool = False, *, generator: Any = None
+    ) -> Tensor:
+        from .creation import multinomial
+
+        return multinomial(self, num_samples, replacement, generator=generator)
+
+    def _random_(self, values: npt.NDArray[Any]) -> Tensor:
         with no_grad():
-            return self._assign(mt.tensor(values, backend=self._t.backend))
+            return self._assign(mt.tensor(values.astype(np.float64), backend=self._t.backend))
 
     __iadd__ = add_
     __isub__ = sub_
@@ -1081,10 +1268,22 @@ class Tensor:
         if self.is_cuda:
             extras.append("device='cuda:0'")
         if self.grad_fn is not None:
-            extras.append(f"grad_fn={self.grad_fn}")
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
-        return "tensor(" + ", ".join([body, *extras]) + ")"
+        text = "tensor(" + body
+        line = len(text) - text.rfind("\n") + 1
+        for extra in extras:  # PyTorch's rule: a suffix past 80 columns starts a new line
+            if line + len(extra) + 2 > 80:
+                text += ",\n" + " " * len("tensor(") + extra
+                line = len("tensor(") + len(extra)
+            else:
+                text += ", " + extra
+                line += len(extra) + 2
+        return text + ")"
+
+    def __str__(self) -> str:
+        return repr(self)  # a `Parameter` prints as PyTorch's ("Parameter containing: ...")
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled as plain values (a list of floats, the shape, the dtype's name), so loading
@@ -1128,6 +1327,43 @@ _TYPE_NAMES = {
 """PyTorch's names of the dtypes in messages and ``type()``."""
 
 
+class FloatTensor(Tensor):
+    """``torch.FloatTensor(data)`` or ``torch.FloatTensor(*sizes)``: a ``float32`` tensor."""
+
+    _legacy_dtype = dtypes.float32
+
+
+class DoubleTensor(Tensor):
+    _legacy_dtype = dtypes.float64
+
+
+class LongTensor(Tensor):
+    _legacy_dtype = dtypes.int64
+
+
+class IntTensor(Tensor):
+    _legacy_dtype = dtypes.int32
+
+
+class BoolTensor(Tensor):
+    _legacy_dtype = dtypes.bool_
+
+
+def _scaled(o: Any, alpha: Number) -> Any:
+    """``alpha * o``, a step inside ``add``/``sub`` (not a node of its own in ``grad_fn``)."""
+    if alpha == 1:
+        return o
+    out = o * alpha
+    if isinstance(out, Tensor):
+        unlabel(out)
+    return out
+
+
+def _no_generator(generator: Any) -> None:
+    if generator is not None:
+        raise UnsupportedError("explicit torch.Generator objects (use torch.manual_seed)")
+
+
 def _example(dt: DType) -> Number:
     """A Python number of ``dt``'s category (a 0-d tensor promotes like one)."""
     return {BOOL: True, INTEGRAL: 1}.get(dt.category, 1.0)
@@ -1169,3 +1405,53 @@ def where(condition: Tensor, a: Any, b: Any) -> Tensor:
     dt_a = a.dtype if isinstance(a, Tensor) else dtypes.of_number(a)
     dt_b = b.dtype if isinstance(b, Tensor) else dtypes.of_number(b)
     return wrap(mt.where(condition._t, ta, tb), dtypes.promote(dt_a, dt_b))
+
+
+def guard_keywords(fn: Callable[..., Any], where: str) -> Callable[..., Any]:
+    """``fn``, raising `UnsupportedError` naming any keyword argument of PyTorch's it lacks
+    (rather than Python's `TypeError`, which reads like the caller's mistake)."""
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except TypeError:
+            unknown = _unknown_keywords(fn, kwargs) if kwargs else []
+            if unknown:
+                raise UnsupportedError(
+                    f"minitorch.torch does not implement the keyword argument(s) "
+                    f"{', '.join(unknown)} of {where}"
+                ) from None
+            raise
+
+    return call
+
+
+def _unknown_keywords(fn: Callable[..., Any], kwargs: dict[str, Any]) -> list[str]:
+    params = inspect.signature(fn).parameters.values()
+    if any(p.kind == p.VAR_KEYWORD for p in params):
+        return []
+    known = {p.name for p in params if p.kind != p.POSITIONAL_ONLY}
+    return [k for k in kwargs if k not in known]
+
+
+def guard_module(namespace: dict[str, Any], prefix: str) -> None:
+    """Guard the keywords of every public function defined in a module of the face."""
+    module = namespace["__name__"]
+    for name, value in list(namespace.items()):
+        if inspect.isfunction(value) and value.__module__ == module and not name.startswith("_"):
+            namespace[name] = guard_keywords(value, f"{prefix}.{name}")
+
+
+def guard_class(cls: type, prefix: str) -> None:
+    """Guard the keywords of a class's public methods and its constructor (its own or the one
+    it inherits)."""
+    for name, value in list(vars(cls).items()):
+        if inspect.isfunction(value) and not name.startswith("_"):
+            setattr(cls, name, guard_keywords(value, f"{prefix}.{name}"))
+    init = inspect.getattr_static(cls, "__init__")
+    if inspect.isfunction(init):
+        setattr(cls, "__init__", guard_keywords(init, f"{prefix}()"))  # noqa: B010
+
+
+guard_class(Tensor, "Tensor")

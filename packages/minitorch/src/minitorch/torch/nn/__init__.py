@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from ..tensors import UnsupportedError
+from ..tensors import UnsupportedError, guard_class
 from . import functional, init, utils
 from .layers import (
     ELU,
@@ -78,6 +78,12 @@ __all__ = [
     "init",
     "utils",
 ]
+
+
+for _name in __all__:
+    _value = globals()[_name]
+    if isinstance(_value, type):
+        guard_class(_value, f"torch.nn.{_name}")
 
 
 def __getattr__(name: str) -> Any:

@@ -7,6 +7,7 @@ and columns that do not fill a window as PyTorch does. Class labels are ``int64`
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -14,15 +15,24 @@ import mt_nn
 import mt_tensor as mt
 
 from .. import dtypes
-from ..tensors import Tensor, UnsupportedError, _floating, where, wrap
+from ..tensors import (
+    Tensor,
+    UnsupportedError,
+    _floating,
+    guard_module,
+    label,
+    unlabel,
+    where,
+    wrap,
+)
 
 Reduction = Literal["mean", "sum", "none"]
 
 
-def _loss(out: mt.Tensor, like: Tensor, reduction: Reduction) -> Tensor:
-    """A loss as PyTorch returns it: 0-d when reduced."""
+def _loss(out: mt.Tensor, like: Tensor, reduction: Reduction, name: str) -> Tensor:
+    """A loss as PyTorch returns it: 0-d when reduced, its ``grad_fn`` named ``name``."""
     loss = wrap(out, like.dtype)
-    return loss if reduction == "none" else loss.reshape(())
+    return label(loss if reduction == "none" else loss.reshape(()), f"{name}Backward0")
 
 
 def relu(x: Tensor, inplace: bool = False) -> Tensor:
@@ -60,18 +70,49 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return wrap(mt_nn.softplus(x._t, beta), x.dtype)
 
 
-def softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
-    return x.softmax(dim)
+def _implicit_dim(name: str, ndim: int, stacklevel: int = 3) -> int:
+    """PyTorch's old rule for a softmax called without ``dim`` (dim 0 for 0-, 1- and 3-d
+    input, else 1), with its deprecation warning."""
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+        "dim=X as an argument.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+    return 0 if ndim in (0, 1, 3) else 1
 
 
-def log_softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
-    return x.log_softmax(dim)
+def _soft(x: Tensor, dim: int | None, dtype: Any, name: str, stacklevel: int) -> tuple[Tensor, int]:
+    if dtype is not None:
+        x = x.to(dtype)
+    return x, dim if dim is not None else _implicit_dim(name, x.ndim, stacklevel + 2)
+
+
+def softmax(x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """Softmax over ``dim`` (PyTorch's implicit dim, with its warning, when not given)."""
+    x, d = _soft(x, dim, dtype, "softmax", _stacklevel)
+    return x.softmax(d)
+
+
+def log_softmax(
+    x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None
+) -> Tensor:
+    x, d = _soft(x, dim, dtype, "log_softmax", _stacklevel)
+    return x.log_softmax(d)
+
+
+def softmin(x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    x, d = _soft(x, dim, dtype, "softmin", _stacklevel)
+    return (-x).softmax(d)
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """$x W^T + b$."""
+    """$x W^T + b$ (one ``AddmmBackward0`` node for a batch of rows, as PyTorch)."""
     out = x.matmul(weight.t())
-    return out if bias is None else out + bias
+    if bias is None or x.ndim != 2:
+        return out if bias is None else out + bias
+    unlabel(out)
+    return label(bias + out, "AddmmBackward0")
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -127,7 +168,8 @@ def nll_loss(
     rows, labels = _class_last(x, target)
     ignored = not target.dtype.is_floating_point and bool((target == ignore_index).any())
     _unsupported_options("nll_loss", weight, ignored, 0.0)
-    return _loss(mt_nn.nll_loss(rows._t, _labels(labels, rows.shape[1]), reduction), x, reduction)
+    out = mt_nn.nll_loss(rows._t, _labels(labels, rows.shape[1]), reduction)
+    return _loss(out, x, reduction, "NllLoss")
 
 
 def cross_entropy(
@@ -144,27 +186,28 @@ def cross_entropy(
     ignored = not target.dtype.is_floating_point and bool((target == ignore_index).any())
     _unsupported_options("cross_entropy", weight, ignored, label_smoothing)
     out = mt_nn.cross_entropy(rows._t, _labels(labels, rows.shape[1]), reduction)
-    return _loss(out, x, reduction)
+    return _loss(out, x, reduction, "NllLoss")
 
 
 def mse_loss(x: Tensor, target: Tensor, reduction: Reduction = "mean") -> Tensor:
-    return _loss(mt_nn.mse_loss(x._t, target._t, reduction), x, reduction)
+    return _loss(mt_nn.mse_loss(x._t, target._t, reduction), x, reduction, "MseLoss")
 
 
 def l1_loss(x: Tensor, target: Tensor, reduction: Reduction = "mean") -> Tensor:
-    return _loss(mt_nn.l1_loss(x._t, target._t, reduction), x, reduction)
+    return _loss(mt_nn.l1_loss(x._t, target._t, reduction), x, reduction, "L1Loss")
 
 
 def smooth_l1_loss(
     x: Tensor, target: Tensor, reduction: Reduction = "mean", beta: float = 1.0
 ) -> Tensor:
-    return _loss(mt_nn.smooth_l1_loss(x._t, target._t, reduction, beta), x, reduction)
+    out = mt_nn.smooth_l1_loss(x._t, target._t, reduction, beta)
+    return _loss(out, x, reduction, "SmoothL1Loss")
 
 
 def huber_loss(
     x: Tensor, target: Tensor, reduction: Reduction = "mean", delta: float = 1.0
 ) -> Tensor:
-    return _loss(mt_nn.huber_loss(x._t, target._t, reduction, delta), x, reduction)
+    return _loss(mt_nn.huber_loss(x._t, target._t, reduction, delta), x, reduction, "HuberLoss")
 
 
 def binary_cross_entropy(
@@ -172,7 +215,8 @@ def binary_cross_entropy(
 ) -> Tensor:
     if weight is not None:
         raise UnsupportedError("binary_cross_entropy(weight=...)")
-    return _loss(mt_nn.binary_cross_entropy(x._t, target._t, reduction), x, reduction)
+    out = mt_nn.binary_cross_entropy(x._t, target._t, reduction)
+    return _loss(out, x, reduction, "BinaryCrossEntropy")
 
 
 def binary_cross_entropy_with_logits(
@@ -185,7 +229,7 @@ def binary_cross_entropy_with_logits(
     if weight is not None or pos_weight is not None:
         raise UnsupportedError("binary_cross_entropy_with_logits(weight=..., pos_weight=...)")
     out = mt_nn.binary_cross_entropy_with_logits(x._t, target._t, reduction)
-    return _loss(out, x, reduction)
+    return _loss(out, x, reduction, "BinaryCrossEntropyWithLogits")
 
 
 def one_hot(target: Tensor, num_classes: int = -1) -> Tensor:
@@ -371,11 +415,33 @@ def adaptive_avg_pool2d(x: Tensor, output_size: int | Sequence[int | None]) -> T
     return wrap(mt_nn.adaptive_avgpool2d(x._t, (oh, ow)), x.dtype)
 
 
-def embedding(x: Tensor, weight: Tensor) -> Tensor:
-    """Rows of ``weight`` picked by the ``int64`` indices ``x`` (shape ``x.shape + (dim,)``)."""
+def embedding(
+    x: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """Rows of ``weight`` picked by the ``int64`` indices ``x`` (shape ``x.shape + (dim,)``);
+    rows picked by ``padding_idx`` pass no gradient. An index outside the table is PyTorch's
+    error (a negative one too: it does not count from the end here)."""
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise UnsupportedError("embedding(max_norm=/scale_grad_by_freq=/sparse=)")
     if x.dtype.is_floating_point:
         raise RuntimeError("embedding: indices must be an int64 tensor")
-    return weight[x]
+    values = x.value.to_numpy()
+    if values.size and (values.min() < 0 or values.max() >= weight.shape[0]):
+        raise IndexError("index out of range in self")
+    rows = weight[x]
+    if padding_idx is not None:
+        pad = padding_idx % weight.shape[0]
+        rows = where((x == pad).unsqueeze(-1), weight.detach()[x], rows)
+    return label(rows, "EmbeddingBackward0")
+
+
+guard_module(globals(), "torch.nn.functional")
 
 
 def __getattr__(name: str) -> Any:

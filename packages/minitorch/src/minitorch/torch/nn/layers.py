@@ -99,10 +99,18 @@ class _Conv(Module):
         )
 
     def extra_repr(self) -> str:
-        return (
+        """PyTorch's: sizes as tuples, padding only when there is some."""
+
+        def each(v: Any) -> Any:
+            return (v,) * self.dims if isinstance(v, int) else v
+
+        text = (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"stride={self.stride}"
+            f"stride={each(self.stride)}"
         )
+        if self.padding != 0 and each(self.padding) != (0,) * self.dims:
+            text += f", padding={each(self.padding)}"
+        return text
 
 
 class Conv1d(_Conv):
@@ -120,13 +128,15 @@ class Embedding(Module):
         self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None
     ) -> None:
         super().__init__()
-        if padding_idx is not None:
-            raise UnsupportedError("Embedding(padding_idx=...)")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx = None if padding_idx is None else padding_idx % num_embeddings
         self.weight = Parameter(randn(num_embeddings, embedding_dim))
+        if self.padding_idx is not None:
+            with no_grad():
+                self.weight[self.padding_idx] = 0.0
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.embedding(x, self.weight)
+        return F.embedding(x, self.weight, self.padding_idx)
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}"
@@ -200,12 +210,12 @@ class Identity(Module):
 
 
 class Softmax(Module):
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.softmax(self.dim)
+        return F.softmax(x, self.dim, _stacklevel=5)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -213,7 +223,7 @@ class Softmax(Module):
 
 class LogSoftmax(Softmax):
     def forward(self, x: Tensor) -> Tensor:
-        return x.log_softmax(self.dim)
+        return F.log_softmax(x, self.dim, _stacklevel=5)
 
 
 class Dropout(Module):

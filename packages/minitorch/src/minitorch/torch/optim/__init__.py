@@ -15,7 +15,7 @@ import mt_operators
 import mt_tensor as mt
 
 from ..nn.modules import write_into
-from ..tensors import Tensor, UnsupportedError
+from ..tensors import Tensor, UnsupportedError, guard_class
 from . import lr_scheduler
 
 
@@ -178,6 +178,12 @@ class RMSprop(_Closure, mt_nn.RMSprop):
 Optimizer = mt_nn.Optimizer
 
 __all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+
+
+for _name in __all__:
+    _value = globals()[_name]
+    if isinstance(_value, type):
+        guard_class(_value, f"torch.optim.{_name}")
 
 
 def __getattr__(name: str) -> Any:
