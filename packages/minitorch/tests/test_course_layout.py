@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import math
 import os
 import subprocess
@@ -156,3 +157,21 @@ def test_the_torch_face_keeps_pytorchs_requires_grad() -> None:
     course_x = minitorch.tensor([1.0, 2.0]).requires_grad_()
     course_y = (course_x * 3.0).requires_grad_()
     assert course_y.is_leaf()
+
+
+@pytest.mark.parametrize(
+    "stage_name", sorted({s for mods in COURSE_MODULES.values() for s in mods})
+)
+def test_stage_modules_list_every_public_function_and_class(stage_name: str) -> None:
+    """A stage function or class missing from its module's ``__all__`` would be missing from the
+    course module that re-exports it."""
+    stage = importlib.import_module(stage_name)
+    defined = {
+        name
+        for name, obj in vars(stage).items()
+        if not name.startswith("_")
+        and (inspect.isfunction(obj) or inspect.isclass(obj))
+        and obj.__module__ == stage_name
+    }
+    missing = sorted(defined - set(stage.__all__))
+    assert not missing, f"{stage_name}.__all__ lacks {missing}"

@@ -21,6 +21,7 @@ __all__ = [
     "Variable",
     "backpropagate",
     "central_difference",
+    "enable_grad",
     "is_grad_enabled",
     "no_grad",
     "topological_sort",

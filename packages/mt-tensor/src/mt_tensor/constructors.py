@@ -14,8 +14,10 @@ from .tensor_data import UserShape
 from .tensor_ops import TensorBackend
 
 __all__ = [
+    "generator",
     "grad_central_difference",
     "grad_check",
+    "manual_seed",
     "ones",
     "rand",
     "tensor",
