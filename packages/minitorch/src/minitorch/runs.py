@@ -100,6 +100,8 @@ def memory_needed(config: dict[str, Any]) -> int:
 
 def gib(n: int) -> str:
     """``n`` bytes, in the unit that reads best."""
+    if n >= 2**60:
+        return "more than an exbibyte"
     for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
         if n >= size:
             return f"{n / size:,.1f} {unit}"
@@ -137,9 +139,11 @@ def check_settings(config: dict[str, Any]) -> None:
             raise CommandError(f"--{key} must be a whole number, got {value!r:.40}", 2)
     needed = memory_needed(config)
     if needed > MAX_MEMORY:
+        sizes = [(k, config.get(k)) for k in ("hidden", "samples")]
+        shown = ", ".join(f"--{k} {v if v < 10**12 else f'{v:.3g}'}" for k, v in sizes if v)
         raise CommandError(
-            f"--hidden {config['hidden']} with --samples {config.get('samples')} would need "
-            f"about {gib(needed)} of memory (the limit is {gib(MAX_MEMORY)}); use smaller values",
+            f"{shown} would need about {gib(needed)} of memory (the limit is "
+            f"{gib(MAX_MEMORY)}); use smaller values",
             2,
         )
 
