@@ -135,7 +135,9 @@ def test_a_missing_optional_dependency_is_one_line_with_status_1(
         raise ImportError("the digits dataset ships with scikit-learn: pip install mt-nn[datasets]")
 
     monkeypatch.setattr(checkpoint, "load_data", no_sklearn)
-    assert main(["train", "--backend", "numpy", "--out", str(tmp_path), "--quiet"]) == 1
+    out = tmp_path / "run"
+    assert main(["train", "--backend", "numpy", "--out", str(out), "--quiet"]) == 1
+    assert not out.exists()  # a run that fails before training leaves no folder
     err = capsys.readouterr().err
     assert err == (
         "minitorch train: error: the digits dataset ships with scikit-learn: "

@@ -575,6 +575,9 @@ def print_summary(result: RunResult) -> None:
 
 def predict_command(path: Path, points: Sequence[Sequence[float]] | None) -> int:
     """``minitorch predict``: classify ``points``, or report accuracy on the test split."""
+    config, _ = checkpoint.read(path)
+    if config["backend"] != "scalar":
+        _check_backend(config["backend"])  # e.g. a model trained on a GPU, read without one
     loaded = checkpoint.load(path)
     if points:
         if loaded.config["dataset"] == DIGITS:
