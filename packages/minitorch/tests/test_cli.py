@@ -102,6 +102,7 @@ BAD_ARGUMENTS = [
     (["--dataset", "xor", "--model", "cnn"], "--model cnn needs images"),
     (["--dataset", "xor", "--hidden", "100000"], "GiB of memory (the limit is 4.0 GiB)"),
     (["--dataset", "xor", "--samples", "1e8"], "--samples 100000000 would need about"),
+    (["--dataset", "xor", "--backend", "scalar", "--samples", "1e9"], "GiB of memory"),
     (["--samples", "1.5"], "--samples: expected an integer, got '1.5'"),
     (["--dataset", "xor", "--backend", "scalar", "--schedule", "cosine"], "constant rate"),
 ]

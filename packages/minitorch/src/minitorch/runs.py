@@ -79,18 +79,19 @@ DIGIT_IMAGES = 1797
 """Images in scikit-learn's digits dataset (train and test together)."""
 SCALAR_BYTES = 2000
 """Rough bytes per `Scalar` parameter while training (the parameter and its graph nodes)."""
+POINT_BYTES = 400
+"""Rough bytes per point of a 2-D dataset held as Python tuples (train and test)."""
 
 
 def memory_needed(config: dict[str, Any]) -> int:
     """A rough upper estimate of the bytes a run with these settings holds at once: parameters
     with gradients and optimizer state, the data, and activations of a batch and of the test
     set."""
-    params = checkpoint.parameter_count(config)
+    params, given = checkpoint.parameter_count(config), config.get("samples")
     if config["backend"] == "scalar":
-        return SCALAR_BYTES * params
+        return SCALAR_BYTES * params + POINT_BYTES * int(given or 0)
     digits = config["dataset"] == DIGITS
-    samples = int(config.get("samples") or 1)
-    samples = min(config.get("samples") or DIGIT_IMAGES, DIGIT_IMAGES) if digits else samples
+    samples = min(given or DIGIT_IMAGES, DIGIT_IMAGES) if digits else int(given or 1)
     features = 64 if digits else 2
     h = int(config["hidden"])
     widest = 64 * h if config["model"] == "cnn" else h
