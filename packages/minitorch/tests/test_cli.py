@@ -102,6 +102,7 @@ BAD_ARGUMENTS = [
     (["--dataset", "xor", "--model", "cnn"], "--model cnn needs images"),
     (["--dataset", "xor", "--hidden", "100000"], "GiB of memory (the limit is 4.0 GiB)"),
     (["--dataset", "xor", "--samples", "1e8"], "--samples 100000000 would need about"),
+    (["--dataset", "xor", "--backend", "scalar", "--samples", "1e9"], "GiB of memory"),
     (["--samples", "1.5"], "--samples: expected an integer, got '1.5'"),
     (["--dataset", "xor", "--backend", "scalar", "--schedule", "cosine"], "constant rate"),
 ]
@@ -135,7 +136,9 @@ def test_a_missing_optional_dependency_is_one_line_with_status_1(
         raise ImportError("the digits dataset ships with scikit-learn: pip install mt-nn[datasets]")
 
     monkeypatch.setattr(checkpoint, "load_data", no_sklearn)
-    assert main(["train", "--backend", "numpy", "--out", str(tmp_path), "--quiet"]) == 1
+    out = tmp_path / "run"
+    assert main(["train", "--backend", "numpy", "--out", str(out), "--quiet"]) == 1
+    assert not out.exists()  # a run that fails before training leaves no folder
     err = capsys.readouterr().err
     assert err == (
         "minitorch train: error: the digits dataset ships with scikit-learn: "

@@ -450,3 +450,21 @@ def test_load_reads_what_save_writes_in_containers(tmp_path: Path) -> None:
     assert back["tied"][0].tolist() == [1.0, 1.0] and back["meta"] == (1, "a", {2.5})
     with pytest.raises(IsADirectoryError):
         mt_torch.load(tmp_path)
+
+
+def test_predict_of_a_cuda_model_without_a_gpu_is_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    probe = subprocess.run(
+        [sys.executable, "-c", "from numba import cuda; print(cuda.is_available())"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    if probe.stdout.strip() != "False":
+        pytest.skip(f"a GPU is present (or numba is missing): {probe.stdout or probe.stderr}")
+    path = tmp_path / "model.npz"
+    path.write_bytes(with_config(backend="cuda"))
+    done = subprocess.run(
+        [sys.executable, "-m", "minitorch", "predict", str(path)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("minitorch predict: error: backend 'cuda' is not available")

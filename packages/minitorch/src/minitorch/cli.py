@@ -312,7 +312,10 @@ def _train(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     from .runs import predict_command
 
-    return predict_command(args.model, args.point)
+    try:
+        return predict_command(args.model, args.point)
+    except ImportError as e:  # an optional dependency missing, e.g. scikit-learn for digits
+        raise CommandError(str(e)) from None
 
 
 def app_file() -> Path:

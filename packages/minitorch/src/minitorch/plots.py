@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -18,13 +17,6 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 CLASS_COLOURS = ("tab:blue", "tab:red")
-
-
-def save(fig: Figure, path: Path | str) -> Path:
-    """Write ``fig`` as a PNG at ``path`` and return the path."""
-    path = Path(path)
-    fig.savefig(path, format="png", dpi=100, bbox_inches="tight")
-    return path
 
 
 def png(fig: Figure) -> bytes:

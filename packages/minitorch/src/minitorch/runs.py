@@ -79,18 +79,19 @@ DIGIT_IMAGES = 1797
 """Images in scikit-learn's digits dataset (train and test together)."""
 SCALAR_BYTES = 2000
 """Rough bytes per `Scalar` parameter while training (the parameter and its graph nodes)."""
+POINT_BYTES = 400
+"""Rough bytes per point of a 2-D dataset held as Python tuples (train and test)."""
 
 
 def memory_needed(config: dict[str, Any]) -> int:
     """A rough upper estimate of the bytes a run with these settings holds at once: parameters
     with gradients and optimizer state, the data, and activations of a batch and of the test
     set."""
-    params = checkpoint.parameter_count(config)
+    params, given = checkpoint.parameter_count(config), config.get("samples")
     if config["backend"] == "scalar":
-        return SCALAR_BYTES * params
+        return SCALAR_BYTES * params + POINT_BYTES * int(given or 0)
     digits = config["dataset"] == DIGITS
-    samples = int(config.get("samples") or 1)
-    samples = min(config.get("samples") or DIGIT_IMAGES, DIGIT_IMAGES) if digits else samples
+    samples = min(given or DIGIT_IMAGES, DIGIT_IMAGES) if digits else int(given or 1)
     features = 64 if digits else 2
     h = int(config["hidden"])
     widest = 64 * h if config["model"] == "cnn" else h
@@ -100,6 +101,8 @@ def memory_needed(config: dict[str, Any]) -> int:
 
 def gib(n: int) -> str:
     """``n`` bytes, in the unit that reads best."""
+    if n >= 2**60:
+        return "more than an exbibyte"
     for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
         if n >= size:
             return f"{n / size:,.1f} {unit}"
@@ -137,9 +140,11 @@ def check_settings(config: dict[str, Any]) -> None:
             raise CommandError(f"--{key} must be a whole number, got {value!r:.40}", 2)
     needed = memory_needed(config)
     if needed > MAX_MEMORY:
+        sizes = [(k, config.get(k)) for k in ("hidden", "samples")]
+        shown = ", ".join(f"--{k} {v if v < 10**12 else f'{v:.3g}'}" for k, v in sizes if v)
         raise CommandError(
-            f"--hidden {config['hidden']} with --samples {config.get('samples')} would need "
-            f"about {gib(needed)} of memory (the limit is {gib(MAX_MEMORY)}); use smaller values",
+            f"{shown} would need about {gib(needed)} of memory (the limit is "
+            f"{gib(MAX_MEMORY)}); use smaller values",
             2,
         )
 
@@ -571,6 +576,9 @@ def print_summary(result: RunResult) -> None:
 
 def predict_command(path: Path, points: Sequence[Sequence[float]] | None) -> int:
     """``minitorch predict``: classify ``points``, or report accuracy on the test split."""
+    config, _ = checkpoint.read(path)
+    if config["backend"] != "scalar":
+        _check_backend(config["backend"])  # e.g. a model trained on a GPU, read without one
     loaded = checkpoint.load(path)
     if points:
         if loaded.config["dataset"] == DIGITS:

@@ -83,7 +83,9 @@ def _scan(data: bytes) -> int:
                     stack.append(1 + max(popped, default=-1))
             if stack and stack[-1] > MAX_DEPTH:
                 raise _refuse(f"containers nested deeper than {MAX_DEPTH} levels")
-    except (ValueError, IndexError, KeyError) as e:
+    except KeyError as e:
+        raise _refuse(f"not a pickle written by torch.save (no memo entry {e})") from None
+    except (ValueError, IndexError) as e:
         raise _refuse(f"not a pickle written by torch.save ({e or type(e).__name__})") from None
     return count
 
