@@ -253,6 +253,19 @@ CASES = [
         pair_same(),
     ),
     Case("out=", lambda T, a, b: _out(T, a, b), pair_same()),
+    Case(
+        "index_add",
+        lambda T, a, b: (
+            a.index_add(0, T.tensor([0, 0, 0]), b[[0, 0, 0]] * 2, alpha=0.5),
+            a.index_add(-1, T.tensor([0, 0]), b[..., :1].expand(*b.shape[:-1], 2)),
+        ),
+        pair_same(),
+    ),
+    Case(
+        "index_add_",
+        lambda T, a, b: _index_add(T, a, b),
+        st.tuples(tensor_data((3, 4), -5, 5), tensor_data((3, 3), -5, 5)),
+    ),
     Case("autograd.Function", lambda T, a, b: _functions(T, a, b), pair_same()),
     Case("autograd.grad", lambda T, a, b: _grads(T, a, b), pair_same()),
     Case("retain_graph", lambda T, a: _retained(T, a), one(arrays())),
@@ -518,6 +531,17 @@ def _out(T: Any, a: Any, b: Any) -> tuple[Any, ...]:
     alias = held.view(-1)
     T.mul(x, y, out=held)
     return same, empty, scalar, alias, T.cat([x, y], out=T.empty(0, dtype=T.float64))
+
+
+def _index_add(T: Any, a: Any, b: Any) -> Any:
+    held = a.detach().clone()
+    with T.no_grad():
+        held.index_add_(1, T.tensor([3, 0, 3]), b.detach(), alpha=2)
+    return (
+        held,
+        a.index_add(1, T.tensor([2, 2, 1]), b),
+        a.index_add(0, T.tensor([2, 0, 2]), b[:, :1].expand(3, 4)),
+    )
 
 
 def _functions(T: Any, a: Any, b: Any) -> Any:
