@@ -203,7 +203,7 @@ def _format(values: npt.NDArray[np.float64], dt: DType, prefix: str) -> str:
         separator=", ",
         prefix=prefix,
         formatter=cast(Any, {"all": lambda v: fmt(float(v)).rjust(width)}),
-        max_line_width=80,
+        max_line_width=81,  # PyTorch fills a line to 80 columns with its trailing comma
         threshold=1000,
     )
 
