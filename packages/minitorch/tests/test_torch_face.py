@@ -125,7 +125,17 @@ ERRORS: list[tuple[type[Exception], str, Callable[[], Any]]] = [
         "mutually exclusive",
         lambda: torch.utils.data.DataLoader([1], sampler=[0], shuffle=True),
     ),
-    (TypeError, "invalid combination", lambda: _x().to(requires_grad=True)),
+    (TypeError, "invalid combination", lambda: _any(_x().to)(requires_grad=True)),
+    (
+        IndexError,
+        "out of range",
+        lambda: torch.ones(2, 3).index_add_(1, torch.tensor([3]), torch.ones(2, 1)),
+    ),
+    (
+        RuntimeError,
+        "does not match",
+        lambda: torch.ones(2, 3).index_add_(1, torch.tensor([0]), torch.ones(2, 2)),
+    ),
 ]
 
 

@@ -203,7 +203,7 @@ def _format(values: npt.NDArray[np.float64], dt: DType, prefix: str) -> str:
         separator=", ",
         prefix=prefix,
         formatter=cast(Any, {"all": lambda v: fmt(float(v)).rjust(width)}),
-        max_line_width=80,
+        max_line_width=81,  # PyTorch fills a line to 80 columns with its trailing comma
         threshold=1000,
     )
 
@@ -721,6 +721,38 @@ class Tensor:
         return self._compare(o, lambda a, b: 1.0 - (a == b))
 
     __hash__ = object.__hash__
+
+    def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha: Number = 1) -> Tensor:
+        """This tensor with ``alpha * source``'s slices along ``dim`` added at ``index``
+        (repeats accumulate): ``source`` times a one-hot matrix of the indices, so the stages'
+        matmul gives both gradients."""
+        d = _dim(dim, self.ndim)
+        if not isinstance(index, Tensor) or index.ndim > 1 or index.is_floating_point():
+            raise IndexError("index_add_(): Index is supposed to be a vector of long")
+        n, k = self.shape[d] if self.ndim else 1, index.numel()
+        wanted = (*self.shape[:d], k, *self.shape[d + 1 :]) if self.ndim else (k,)
+        if tuple(source.shape) != wanted:
+            raise RuntimeError(
+                f"index_add_(): source of shape {list(source.shape)} does not match "
+                f"{list(wanted)} (self {list(self.shape)}, {k} indices along dim {d})"
+            )
+        at = index._t.to_numpy().astype(np.int64).reshape(-1)
+        if at.size and (at.min() < -n or at.max() >= n):
+            raise IndexError("index out of range in self")
+        from .creation import tensor
+
+        onehot = tensor(
+            (at[:, None] % n == np.arange(n)).astype(np.float64),
+            dtype=source.dtype,
+            device=self.device,
+        )
+        if self.ndim == 0:
+            return self + (source @ onehot).reshape(()) * alpha
+        spread = (source.transpose(d, -1) @ onehot).transpose(d, -1)
+        return self + (spread * alpha if alpha != 1 else spread)
+
+    def index_add_(self, dim: int, index: Tensor, source: Tensor, *, alpha: Number = 1) -> Tensor:
+        return self._inplace(self.index_add(dim, index, source, alpha=alpha), source)
 
     def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
         """``value`` where the bool ``mask`` (broadcast to this shape) is True, else this."""
