@@ -93,14 +93,24 @@ def inv(x: float) -> float:
     return 1.0 / x
 
 
+def scaled(d: float, g: float) -> float:
+    """$d \\cdot g$ for a gradient $d$ and a derivative $g$, selected: 0 where $d = 0$, even
+    where $g$ is infinite. A gradient that does not flow (a branch not taken, a mask's zeros)
+    stays 0 through functions whose derivative is infinite somewhere (sqrt, log, inv at 0)."""
+    return 0.0 if d == 0.0 else d * g
+
+
 def log_back(x: float, d: float) -> float:
-    """$d \\cdot \\frac{d}{dx}\\log x = d / x$."""
-    return d * inv(x)
+    """$d \\cdot \\frac{d}{dx}\\log x = d / x$, divided (not $d \\cdot (1/x)$, whose $1/x$
+    overflows for tiny $x$): finite wherever $\\log$ and $d / x$ are."""
+    if x == 0.0 or d == 0.0:
+        return scaled(d, inv(x))
+    return d / x
 
 
 def inv_back(x: float, d: float) -> float:
     """$d \\cdot \\frac{d}{dx} x^{-1} = -d / x^2$."""
-    return -d * inv(x * x)
+    return scaled(-d, inv(x * x))
 
 
 def relu_back(x: float, d: float) -> float:
@@ -153,7 +163,7 @@ def tan(x: float) -> float:
 def tan_back(x: float, d: float) -> float:
     """$d / \\cos^2 x$."""
     c = cos(x)
-    return d * inv(c * c)
+    return scaled(d, inv(c * c))
 
 
 def tanh(x: float) -> float:
@@ -223,7 +233,7 @@ def sqrt(x: float) -> float:
 
 def sqrt_back(x: float, d: float) -> float:
     """$d / (2 \\sqrt x)$ (inf at 0, as PyTorch)."""
-    return d * (0.5 * inv(sqrt(x)))
+    return scaled(d, 0.5 * inv(sqrt(x)))
 
 
 def rsqrt(x: float) -> float:
@@ -238,7 +248,7 @@ def rsqrt(x: float) -> float:
 def rsqrt_back(x: float, d: float) -> float:
     """$-d / (2 x^{3/2})$."""
     r = rsqrt(x)
-    return -0.5 * d * (r * r * r)
+    return scaled(d, -0.5 * (r * r * r))
 
 
 def square(x: float) -> float:
@@ -262,7 +272,7 @@ def log1p(x: float) -> float:
 
 def log1p_back(x: float, d: float) -> float:
     """$d / (1 + x)$."""
-    return d * inv(1.0 + x)
+    return log_back(1.0 + x, d)
 
 
 def expm1(x: float) -> float:

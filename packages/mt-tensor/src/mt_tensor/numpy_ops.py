@@ -35,8 +35,8 @@ VECTORISED: dict[Callable[..., float], Callable[..., Array]] = {
     operators.relu: lambda x: np.maximum(x, 0.0),
     operators.is_close: lambda x, y: np.abs(x - y) < 1e-2,
     operators.relu_back: lambda x, d: np.where(x > 0, d, 0.0),
-    operators.log_back: lambda x, d: d / x,
-    operators.inv_back: lambda x, d: -d / (x * x),
+    operators.log_back: lambda x, d: np.where(d == 0.0, 0.0, d / x),
+    operators.inv_back: lambda x, d: np.where(d == 0.0, 0.0, -d / (x * x)),
     operators.exp_back: lambda x, d: d * np.exp(x),
     operators.sigmoid_back: lambda x, d: d * (_sigmoid(x) * (1.0 - _sigmoid(x))),
 }

@@ -363,6 +363,10 @@ class Tensor:
 
     # The table's other unary primitives (`operators.PRIMITIVES`), by PyTorch's names.
 
+    def neg(self) -> Tensor:
+        """Element-wise $-x$."""
+        return tf.Neg.apply(self)
+
     def sin(self) -> Tensor:
         """Element-wise sine."""
         return tf.MAPS["sin"].apply(self)
