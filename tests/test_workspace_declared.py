@@ -28,7 +28,8 @@ def _declared() -> set[str]:
 
 
 def _library_subclasses(base: type) -> list[type]:
-    """Every subclass of ``base`` defined in the library (not in tests), sorted by name."""
+    """Every subclass of ``base`` defined in the library (not in tests), sorted by name; a base
+    class of others (`mt_tensor.tensor_functions.Map`, of every unary primitive) is not an op."""
     for package in LIBRARY_PACKAGES:
         if importlib.util.find_spec(package) is not None:
             importlib.import_module(package)
@@ -37,7 +38,7 @@ def _library_subclasses(base: type) -> list[type]:
     while todo:
         cls = todo.pop()
         todo.extend(cls.__subclasses__())
-        if cls.__module__.split(".")[0] in LIBRARY_PACKAGES:
+        if cls.__module__.split(".")[0] in LIBRARY_PACKAGES and not cls.__subclasses__():
             found.append(cls)
     return sorted(found, key=lambda c: f"{c.__module__}.{c.__name__}")
 

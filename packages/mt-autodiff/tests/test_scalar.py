@@ -33,8 +33,9 @@ from mt_autodiff import (
     scalar,
     scalar_functions,
 )
+from mt_autodiff.testing import SCALAR_OPS as OPS
 from mt_operators import operators
-from mt_operators.testing import OPS, OPS_BY_NAME, OpInfo, assert_close, floats_in, op_inputs
+from mt_operators.testing import OPS_BY_NAME, OpInfo, assert_close, floats_in, op_inputs
 
 FUNCTIONS: tuple[type[ScalarFunction], ...] = (Add, Mul, Inv, Neg, Log, Exp, Sigmoid, ReLU, LT, EQ)
 BINARY = [op for op in OPS if op.arity == 2]

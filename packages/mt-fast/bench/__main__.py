@@ -29,6 +29,7 @@ import numba
 import numpy as np
 
 from mt_fast import FastOps, kernels, matmul
+from mt_operators import operators
 from mt_tensor import tensor
 
 THREADS = 2
@@ -204,23 +205,24 @@ def _elementwise(op: str, n: int, rng: np.random.Generator) -> tuple[Fn, Fn]:
     """The serial and parallel kernel calls for ``op`` over ``n`` contiguous elements."""
     x, y, out, shape = rng.random(n) + 0.5, rng.random(n), np.empty(n), np.array([n])
     a, b, o = (x, shape, _UNIT), (y, shape, _UNIT), (out, shape, _UNIT)
+    mul, add = kernels.BINARY_CODES[operators.mul], kernels.REDUCE_CODES[operators.add]
     if op == "zip mul":
         return (
-            lambda: kernels.zip_span(kernels.MUL, *o, *a, *b, 0, n),
-            lambda: kernels.zip_parallel(kernels.MUL, *o, *a, *b, n, THREADS),
+            lambda: kernels.zip_span(mul, o, a, b, 0, n),
+            lambda: kernels.zip_parallel(mul, o, a, b, n, THREADS),
         )
     if op == "sum, rows of 1024":
         rows = max(1, n // 1024)
         a = (x, np.array([rows, n // rows]), np.array([n // rows, 1]))
         o = (out[:rows], np.array([rows, 1]), np.array([1, 1]))
         return (
-            lambda: kernels.reduce_span(kernels.ADD, *o, *a, 1, 0, rows),
-            lambda: kernels.reduce_parallel(kernels.ADD, *o, *a, 1, rows, min(rows, THREADS)),
+            lambda: kernels.reduce_span(add, o, a, 1, 0, rows),
+            lambda: kernels.reduce_parallel(add, o, a, 1, rows, min(rows, THREADS)),
         )
-    code = {"map exp": kernels.EXP, "map log": kernels.LOG}[op]
+    code = kernels.UNARY_CODES[{"map exp": operators.exp, "map log": operators.log}[op]]
     return (
-        lambda: kernels.map_span(code, *o, *a, 0, n),
-        lambda: kernels.map_parallel(code, *o, *a, n, THREADS),
+        lambda: kernels.map_span(code, o, a, 0, n),
+        lambda: kernels.map_parallel(code, o, a, n, THREADS),
     )
 
 

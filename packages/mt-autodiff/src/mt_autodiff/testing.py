@@ -17,6 +17,9 @@ from mt_operators.testing import OPS, OpInfo, floats_in
 
 __all__ = ["BOUND", "Expr", "expressions", "expressions_at"]
 
+SCALAR_OPS = tuple(op for op in OPS if op.scalar)
+"""The ops `Scalar` has (the course's): trees run on both scalars and tensors."""
+
 BOUND = 100.0
 """`expressions_at` keeps every intermediate value and gradient within ``±BOUND``."""
 
@@ -68,7 +71,7 @@ def _chain(partials: Sequence[float], grads: Sequence[tuple[float, ...]]) -> tup
 
 
 def expressions(n_vars: int, max_depth: int = 8) -> st.SearchStrategy[Expr]:
-    """Trees over every op in `OPS`, at most ``max_depth`` deep, on variables ``x0..x{n_vars-1}``.
+    """Trees over every op of `SCALAR_OPS`, at most ``max_depth`` deep, on ``x0..x{n_vars-1}``.
 
     Variables recur freely, so a tree can use one value in several places (shared subgraphs).
     """
@@ -80,7 +83,7 @@ def expressions(n_vars: int, max_depth: int = 8) -> st.SearchStrategy[Expr]:
 
 
 def _nodes(kids: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
-    return st.sampled_from(OPS).flatmap(
+    return st.sampled_from(SCALAR_OPS).flatmap(
         lambda op: st.tuples(*[kids] * op.arity).map(lambda args: Expr(op, args))
     )
 
@@ -96,7 +99,7 @@ def _tame_tree(
     if depth == 0 or draw(st.integers(0, 3)) == 0:
         i = draw(st.integers(0, len(xs) - 1))
         return Expr(var=i), xs[i], _unit(i, len(xs))
-    op = draw(st.sampled_from(OPS))
+    op = draw(st.sampled_from(SCALAR_OPS))
     kids = [draw(_tame_tree(xs, depth - 1)) for _ in range(op.arity)]
     args = [v for _, v, _ in kids]
     if op.avoid is not None and op.avoid(*args):

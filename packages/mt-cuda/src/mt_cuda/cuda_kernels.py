@@ -3,8 +3,10 @@
 Importing this module imports ``numba.cuda``, which reads ``NUMBA_ENABLE_CUDASIM`` once, at
 that moment; `mt_cuda.cuda_ops` therefore imports it only when a kernel is first needed.
 The index helpers of `mt_tensor.tensor_data` are compiled here as device functions, not
-rewritten. Operators reach the kernels as small integer codes, so each kernel is compiled once
-(per tile or block size), never per operator or per call.
+rewritten, and so are stage 0's primitives (`mt_operators.operators.PRIMITIVES`), as mt-fast
+compiles them. Primitives reach the kernels as their codes (their index in the table's
+``MAP_FNS``/``ZIP_FNS``), so each kernel is compiled once (per tile or block size), never per
+operator or per call.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import numba
 import numpy as np
 from numba import cuda as numba_cuda
 
-from mt_operators.operators import EXP_MAX
+from mt_fast.kernels import compile_operator
+from mt_operators import operators
 from mt_tensor.tensor_data import MAX_DIMS, broadcast_index, index_to_position, to_index
 
 from .cuda_ops import PRACTICE_BLOCK
@@ -37,68 +40,48 @@ index_to_position_device = cuda.jit(device=True)(index_to_position)
 broadcast_index_device = cuda.jit(device=True)(broadcast_index)
 
 
-@cuda.jit(device=True)  # type: ignore[untyped-decorator]  # numba is untyped
-def _inv(x: float) -> float:
-    if x == 0.0:
-        return math.copysign(math.inf, x)
-    return 1.0 / x
+def _device(fn: Any) -> Any:
+    return cuda.jit(device=True)(fn)
+
+
+_done: dict[Any, Any] = {}
+MAP_FNS = tuple(compile_operator(fn, _device, _done) for fn in operators.MAP_FNS)
+ZIP_FNS = tuple(compile_operator(fn, _device, _done) for fn in operators.ZIP_FNS)
+"""Stage 0's primitives compiled as device functions, by op code (as in `mt_fast.kernels`)."""
 
 
 @cuda.jit(device=True)  # type: ignore[untyped-decorator]  # numba is untyped
-def unary(op: int, x: float) -> float:
-    """Unary operator ``op`` (a code of `cuda_ops.UNARY_CODES`) with stage 0's domain rule."""
-    if op == 1:
-        return -x
-    if op == 2:
-        return float(_inv(x))
-    if op == 3:
-        if x > 0.0:
-            return math.log(x)
-        if x == 0.0:
-            return -math.inf
-        return math.nan
-    if op == 4:
-        return math.inf if x > EXP_MAX else math.exp(x)
-    if op == 5:
-        if x >= 0.0:
-            return 1.0 / (1.0 + math.exp(-x))
-        z = math.exp(x)
-        return z / (1.0 + z)
-    if op == 6:
-        return 0.0 if x <= 0.0 else x
-    return x
+def _no_unary(op: int, x: float) -> float:
+    return math.nan
 
 
 @cuda.jit(device=True)  # type: ignore[untyped-decorator]  # numba is untyped
-def binary(op: int, x: float, y: float) -> float:
-    """Binary operator ``op`` (a code of `cuda_ops.BINARY_CODES`)."""
-    if op == 0:
-        return x + y
-    if op == 1:
-        return x * y
-    if op == 2:
-        return x if x > y or x != x else y
-    if op == 3:
-        return 1.0 if x < y else 0.0
-    if op == 4:
-        return 1.0 if x == y else 0.0
-    if op == 5:
-        return 1.0 if abs(x - y) < 1e-2 else 0.0
-    if op == 6:
-        return y if x > 0.0 else 0.0
-    if op == 7:
-        return float(y * _inv(x))
-    return float(-y * _inv(x * x))
+def _no_binary(op: int, x: float, y: float) -> float:
+    return math.nan
 
 
-@cuda.jit(device=True)  # type: ignore[untyped-decorator]  # numba is untyped
-def identity(op: int) -> float:
-    """The identity element of reducer ``op``: 0 for add, 1 for mul, -inf for max."""
-    if op == 0:
-        return 0.0
-    if op == 1:
-        return 1.0
-    return -math.inf
+def _unary_step(code: int, fn: Any, rest: Any) -> Any:
+    def step(op: int, x: float) -> float:
+        return fn(x) if op == code else rest(op, x)  # type: ignore[no-any-return]
+
+    return _device(step)
+
+
+def _binary_step(code: int, fn: Any, rest: Any) -> Any:
+    def step(op: int, x: float, y: float) -> float:
+        return fn(x, y) if op == code else rest(op, x, y)  # type: ignore[no-any-return]
+
+    return _device(step)
+
+
+unary: Any = _no_unary
+"""``unary(op, x)``: map primitive ``op`` (a code of `cuda_ops.UNARY_CODES`) of ``x``."""
+for _code in reversed(range(len(MAP_FNS))):
+    unary = _unary_step(_code, MAP_FNS[_code], unary)
+binary: Any = _no_binary
+"""``binary(op, x, y)``: zip primitive ``op`` (a code of `cuda_ops.BINARY_CODES`)."""
+for _code in reversed(range(len(ZIP_FNS))):
+    binary = _binary_step(_code, ZIP_FNS[_code], binary)
 
 
 @cuda.jit  # type: ignore[untyped-decorator]  # numba is untyped
@@ -159,6 +142,7 @@ def reduce_kernel(threads: int) -> Any:
     @cuda.jit  # type: ignore[untyped-decorator]  # numba is untyped
     def kernel(
         op: int,
+        identity: float,
         start: float,
         out: DeviceArray,
         out_shape: DeviceArray,
@@ -176,7 +160,7 @@ def reduce_kernel(threads: int) -> Any:
         index = cuda.local.array(MAX_DIMS, numba.int64)
         dims = len(out_shape)
         to_index_device(cuda.blockIdx.x, out_shape, index)
-        acc = identity(op)
+        acc = identity
         j = t
         while j < a_shape[dim]:
             index[dim] = j

@@ -62,30 +62,12 @@ MAX_GRID_Z = 65535
 PRACTICE_BLOCK = 32
 """Block size (and largest matrix side) of the practice kernels."""
 
-UNARY_CODES: dict[UnaryFn, int] = {
-    operators.id: 0,
-    operators.neg: 1,
-    operators.inv: 2,
-    operators.log: 3,
-    operators.exp: 4,
-    operators.sigmoid: 5,
-    operators.relu: 6,
-}
-"""The operators map runs on the device, found by identity, with the code the kernel takes."""
-BINARY_CODES: dict[BinaryFn, int] = {
-    operators.add: 0,
-    operators.mul: 1,
-    operators.max: 2,
-    operators.lt: 3,
-    operators.eq: 4,
-    operators.is_close: 5,
-    operators.relu_back: 6,
-    operators.log_back: 7,
-    operators.inv_back: 8,
-}
-"""The operators zip runs on the device, with their codes."""
-REDUCERS = (operators.add, operators.mul, operators.max)
-"""The operators reduce runs on the device: they have an identity, so partial folds combine."""
+UNARY_CODES = operators.codes(operators.MAP_FNS)
+"""The functions map runs on the device (the table's unary primitives), with their codes."""
+BINARY_CODES = operators.codes(operators.ZIP_FNS)
+"""The functions zip runs on the device (binary primitives, then derivatives), with codes."""
+REDUCERS = {p.fn: p.start for p in operators.BINARY if p.start is not None}
+"""The functions reduce runs on the device, with their identity (so partial folds combine)."""
 
 
 def _args(t: Tensor) -> tuple[Any, Any, Any]:
@@ -197,6 +179,7 @@ class CudaOps:
     def reduce(self, fn: BinaryFn, start: float = 0.0) -> ReduceFn:
         """Fold ``fn`` along a dim from ``start``, one block per output position."""
         op = BINARY_CODES[fn] if fn in REDUCERS else None
+        identity = REDUCERS.get(fn, 0.0)
         host = NumpyOps.reduce(fn, start) if op is None else None
 
         def ret(a: Tensor, dim: int) -> Tensor:
@@ -208,7 +191,7 @@ class CudaOps:
             out = _empty(a, shape)
             if out.size > 0:
                 k.reduce_kernel(self.threads)[out.size, self.threads](
-                    op, float(start), *_args(out), *_args(a), dim
+                    op, identity, float(start), *_args(out), *_args(a), dim
                 )
             return out
 

@@ -1,7 +1,7 @@
 """`FastOps`: the tensor primitives as numba kernels, chosen by memory layout and size.
 
 Shapes are checked here with mt-tensor's rules before any kernel runs, so bad input raises
-mt-tensor's errors. The table operators run precompiled, disk-cached kernels selected by code;
+mt-tensor's errors. The table's primitives run precompiled, disk-cached kernels selected by code;
 any other float function gets kernels compiled for it on first use (once per process).
 Work below `PARALLEL_MIN` elements (`MATMUL_PARALLEL_MIN` multiply-adds) runs on the calling
 thread: waking the worker threads costs a few microseconds, more than they save on less work.
@@ -20,7 +20,7 @@ import numpy as np
 
 from mt_operators import operators
 from mt_tensor import Tensor, tensor_data
-from mt_tensor.tensor_data import IndexingError, Shape, Storage, Strides
+from mt_tensor.tensor_data import IndexingError, Shape
 from mt_tensor.tensor_ops import (
     BinaryFn,
     MapProto,
@@ -34,7 +34,7 @@ from mt_tensor.tensor_ops import (
 )
 
 from . import cache, fast_math, kernels, matmul
-from .kernels import Kernels
+from .kernels import Kernels, Operand
 from .matmul import matmul_parallel, matmul_serial
 
 __all__ = [
@@ -76,7 +76,7 @@ def _kernels(
     return -1, _custom[make, fn]
 
 
-def _arrays(t: Tensor) -> tuple[Storage, Shape, Strides]:
+def _arrays(t: Tensor) -> Operand:
     """``(storage, shape, strides)`` with a 0-d tensor seen as 1-d, the form kernels take."""
     storage, shape, strides = t.tuple()
     if len(shape) == 0:
@@ -101,8 +101,8 @@ def _launch(kernel: Kernels, op: int, work: int, size: int, *args: object) -> No
     kernel.span(op, *args, 0, size)
 
 
-def _operands(out: Tensor, *inputs: Tensor) -> list[Storage | Shape]:
-    """``storage, shape, strides`` of each tensor, as the kernels take them.
+def _operands(out: Tensor, *inputs: Tensor) -> list[Operand]:
+    """``(storage, shape, strides)`` of each tensor, as the kernels take them.
 
     When the inputs share the contiguous output's shape and strides, each is given as one flat
     row (shape ``(size,)``), so the kernels run a single loop with no index arithmetic.
@@ -112,8 +112,8 @@ def _operands(out: Tensor, *inputs: Tensor) -> list[Storage | Shape]:
         t._tensor.shape == data.shape and t._tensor.strides == data.strides for t in inputs
     ):
         row = _row(data.size)
-        return [x for t in (out, *inputs) for x in (t._tensor._storage, row, _UNIT)]
-    return [x for t in (out, *inputs) for x in _arrays(t)]
+        return [(t._tensor._storage, row, _UNIT) for t in (out, *inputs)]
+    return [_arrays(t) for t in (out, *inputs)]
 
 
 @functools.lru_cache(maxsize=256)
@@ -181,7 +181,7 @@ class FastOps:
             if out.size == 0 or a.size == 0:
                 return out
             try:
-                _launch(kernel, op, a.size, out.size, *_arrays(out), *_arrays(a), dim)
+                _launch(kernel, op, a.size, out.size, _arrays(out), _arrays(a), dim)
             except numba.core.errors.NumbaError as e:
                 raise _compile_error(fn, e) from None
             return out

@@ -3,18 +3,25 @@
 Each kernel handles a span ``[start, stop)`` of output elements in row-major order: it converts
 an ordinal to an index once per row (with mt-tensor's own index helpers, compiled here) and then
 runs a strided loop over the last dimension, with a unit-stride loop when every operand allows it.
-Same-shape contiguous operands arrive as one flat row, so they run a single loop.
+Same-shape contiguous operands arrive as one flat row, so they run a single loop. A tensor
+reaches a kernel as one tuple ``(storage, shape, strides)``.
 
-The known operators are selected by an integer code inside top-level kernels, so numba's disk
-cache (``cache=True``) finds them again in the next process. The ``*_parallel`` kernels split the
-span into chunks over ``prange``; the ``*_span`` kernels are the serial ones (no thread launch).
+The float functions are stage 0's primitives (`mt_operators.operators.PRIMITIVES`), compiled
+unchanged (but for ``exp``, whose C library call would keep every loop around it scalar: see
+`mt_fast.fast_math`). One kernel per kind (map, zip, reduce) takes the primitive's code, its
+index in ``MAP_FNS``/``ZIP_FNS``/``REDUCE_FNS``, and `dispatch` turns the code into a direct
+call of the loop specialised for that primitive; being top-level functions, the kernels are
+found again in numba's disk cache (``cache=True``) by the next process. The ``*_parallel``
+kernels split the span into chunks over ``prange``; the ``*_span`` kernels are the serial ones.
 Kernels assume checked input: shapes are validated by `mt_fast.fast_ops` before any call.
 """
 
 from __future__ import annotations
 
+import dis
 import inspect
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, TypeVar, cast
 
 import numba
@@ -54,87 +61,85 @@ index_to_position = numba.njit(inline="always")(tensor_data.index_to_position)
 to_index = numba.njit(inline="always")(tensor_data.to_index)
 broadcast_index = numba.njit(inline="always")(tensor_data.broadcast_index)
 
-# Operator codes: the operators `TensorBackend` specialises, compiled from stage 0 unchanged
-# (but for ``exp``, whose C library call would keep every loop around it scalar).
-ID, NEG, INV, LOG, EXP, SIGMOID, RELU = range(7)
-ADD, MUL, LT, EQ, IS_CLOSE, MAX, RELU_BACK, LOG_BACK, INV_BACK = range(9)
+Operand = tuple[Storage, Shape, Strides]
+"""A tensor as kernels take it."""
 
-UNARY_CODES: dict[Callable[[float], float], int] = {
-    operators.id: ID,
-    operators.neg: NEG,
-    operators.inv: INV,
-    operators.log: LOG,
-    operators.exp: EXP,
-    operators.sigmoid: SIGMOID,
-    operators.relu: RELU,
-}
-COSTLY_MAPS = frozenset({LOG, EXP, SIGMOID})
+
+def compile_operator(
+    fn: Callable[..., float],
+    jit: Callable[[Callable[..., float]], Any],
+    done: dict[Callable[..., float], Any],
+) -> Any:
+    """``fn`` compiled with ``jit``, with the stage-0 functions it calls compiled too.
+
+    numba cannot call a plain Python function from compiled code, so ``fn`` is rebuilt over a
+    copy of its globals in which every function of its module it names is compiled (``done``
+    holds those already compiled, and may map one to a replacement, as ``exp`` to `fast_math`).
+    """
+    if fn in done:
+        return done[fn]
+    if not isinstance(fn, types.FunctionType):
+        done[fn] = jit(fn)
+        return done[fn]
+    names = dict(fn.__globals__)
+    called = {i.argval for i in dis.get_instructions(fn) if i.opname == "LOAD_GLOBAL"}
+    for name in called:
+        value = names.get(name)
+        if isinstance(value, types.FunctionType) and value.__module__ == fn.__module__:
+            names[name] = compile_operator(value, jit, done)
+    rebuilt = types.FunctionType(fn.__code__, names, fn.__name__, fn.__defaults__, fn.__closure__)
+    done[fn] = jit(rebuilt)
+    return done[fn]
+
+
+def dispatch(fns: Sequence[Any], walker: Any) -> Any:
+    """A compiled ``each(op, out, args, start, stop)`` running ``walker(fns[op], out, args,
+    start, stop)``: a chain of ``if op == code`` tests, one per function, each calling the
+    walker specialised for its function directly (no function pointer, so loops vectorise)."""
+    each: Any = _nothing
+    for code in reversed(range(len(fns))):
+        each = _step(code, fns[code], walker, each)
+    return each
+
+
+def _step(code: int, fn: Any, walker: Any, rest: Any) -> Any:
+    def step(op: int, out: Operand, args: Any, start: int, stop: int) -> None:
+        if op == code:
+            walker(fn, out, args, start, stop)
+        else:
+            rest(op, out, args, start, stop)
+
+    return numba.njit(step)
+
+
+@numba.njit
+def _nothing(op: int, out: Operand, args: Any, start: int, stop: int) -> None:
+    """The end of a `dispatch` chain: an unknown code does nothing (codes are checked first)."""
+
+
+_done: dict[Callable[..., float], Any] = {operators.exp: fast_math.exp}
+MAP_FNS = tuple(compile_operator(fn, scalar, _done) for fn in operators.MAP_FNS)
+ZIP_FNS = tuple(compile_operator(fn, scalar, _done) for fn in operators.ZIP_FNS)
+REDUCE_FNS = tuple(
+    compile_operator(fn, lambda f: scalar(f, reassociate=True), {}) for fn in operators.REDUCE_FNS
+)
+"""The compiled primitives by op code; a fold may reassociate (so a sum vectorises)."""
+UNARY_CODES = operators.codes(operators.MAP_FNS)
+BINARY_CODES = operators.codes(operators.ZIP_FNS)
+REDUCE_CODES = operators.codes(operators.REDUCE_FNS)
+"""Op codes by float function (found by identity)."""
+COSTLY_MAPS = frozenset(UNARY_CODES[p.fn] for p in operators.UNARY if p.costly)
 """Maps that take several times longer per element than arithmetic (so go parallel sooner)."""
-BINARY_CODES: dict[Callable[[float, float], float], int] = {
-    operators.add: ADD,
-    operators.mul: MUL,
-    operators.lt: LT,
-    operators.eq: EQ,
-    operators.is_close: IS_CLOSE,
-    operators.max: MAX,
-    operators.relu_back: RELU_BACK,
-    operators.log_back: LOG_BACK,
-    operators.inv_back: INV_BACK,
-}
-REDUCE_CODES: dict[Callable[[float, float], float], int] = {
-    operators.add: ADD,
-    operators.mul: MUL,
-    operators.max: MAX,
-}
-
-_id = scalar(operators.id)
-_neg = scalar(operators.neg)
-_inv = scalar(operators.inv)
-_log = scalar(operators.log)
-_exp = fast_math.exp  # stage 0's exp within 1 ulp, but vectorisable (see `mt_fast.fast_math`)
-_sigmoid = scalar(operators.sigmoid)
-_relu = scalar(operators.relu)
-_add = scalar(operators.add)
-_mul = scalar(operators.mul)
-_lt = scalar(operators.lt)
-_eq = scalar(operators.eq)
-_is_close = scalar(operators.is_close)
-_max = scalar(operators.max)
-_relu_back = scalar(operators.relu_back)
-
-
-@scalar
-def _log_back(x: float, d: float) -> float:
-    """`operators.log_back` (which calls the uncompiled ``inv``) on the compiled `_inv`."""
-    return d * _inv(x)
-
-
-@scalar
-def _inv_back(x: float, d: float) -> float:
-    """`operators.inv_back` on the compiled `_inv`."""
-    return -d * _inv(x * x)
-
-
-_add_fold = scalar(operators.add, reassociate=True)
-_mul_fold = scalar(operators.mul, reassociate=True)
 
 
 # Walkers over a span of output ordinals, inlined where they are called with a compiled ``fn``
-# (a global or a closure's constant, so numba calls it directly and the loop specialises).
+# (a constant of the calling function, so numba calls it directly and the loop specialises).
 
 
 @walker
-def _map_rows(
-    fn: Any,
-    out: Storage,
-    out_shape: Shape,
-    out_strides: Strides,
-    a: Storage,
-    a_shape: Shape,
-    a_strides: Strides,
-    start: int,
-    stop: int,
-) -> None:
+def _map_rows(fn: Any, out_: Operand, args: tuple[Operand], start: int, stop: int) -> None:
+    out, out_shape, out_strides = out_
+    a, a_shape, a_strides = args[0]
     last = len(out_shape) - 1
     length = out_shape[last]
     out_index = np.empty(len(out_shape), np.int64)
@@ -161,20 +166,10 @@ def _map_rows(
 
 
 @walker
-def _zip_rows(
-    fn: Any,
-    out: Storage,
-    out_shape: Shape,
-    out_strides: Strides,
-    a: Storage,
-    a_shape: Shape,
-    a_strides: Strides,
-    b: Storage,
-    b_shape: Shape,
-    b_strides: Strides,
-    start: int,
-    stop: int,
-) -> None:
+def _zip_rows(fn: Any, out_: Operand, args: tuple[Operand, Operand], start: int, stop: int) -> None:
+    out, out_shape, out_strides = out_
+    a, a_shape, a_strides = args[0]
+    b, b_shape, b_strides = args[1]
     last = len(out_shape) - 1
     length = out_shape[last]
     out_index = np.empty(len(out_shape), np.int64)
@@ -212,18 +207,10 @@ def _zip_rows(
 
 
 @walker
-def _reduce_rows(
-    fn: Any,
-    out: Storage,
-    out_shape: Shape,
-    out_strides: Strides,
-    a: Storage,
-    a_shape: Shape,
-    a_strides: Strides,
-    dim: int,
-    start: int,
-    stop: int,
-) -> None:
+def _reduce_rows(fn: Any, out_: Operand, args: tuple[Operand, int], start: int, stop: int) -> None:
+    out, out_shape, out_strides = out_
+    a, a_shape, a_strides = args[0]
+    dim = args[1]
     last = len(out_shape) - 1
     index = np.empty(len(out_shape), np.int64)
     n = a_shape[dim]
@@ -265,280 +252,51 @@ def _reduce_rows(
         i += count
 
 
-# Known operators: one cached kernel per primitive, the operator chosen by its code.
+_map_each = dispatch(MAP_FNS, _map_rows)
+_zip_each = dispatch(ZIP_FNS, _zip_rows)
+_reduce_each = dispatch(REDUCE_FNS, _reduce_rows)
+
+
+# One cached kernel per kind, the primitive chosen by its code.
 
 
 @serial
-def map_span(
-    op: int,
-    out: Storage,
-    out_shape: Shape,
-    out_strides: Strides,
-    a: Storage,
-    a_shape: Shape,
-    a_strides: Strides,
-    start: int,
-    stop: int,
-) -> None:
+def map_span(op: int, out: Operand, a: Operand, start: int, stop: int) -> None:
     """``out[i] = f(a[broadcast(i)])`` for output ordinals in ``[start, stop)``; f by code."""
-    if op == ID:
-        _map_rows(_id, out, out_shape, out_strides, a, a_shape, a_strides, start, stop)
-    elif op == NEG:
-        _map_rows(_neg, out, out_shape, out_strides, a, a_shape, a_strides, start, stop)
-    elif op == INV:
-        _map_rows(_inv, out, out_shape, out_strides, a, a_shape, a_strides, start, stop)
-    elif op == LOG:
-        _map_rows(_log, out, out_shape, out_strides, a, a_shape, a_strides, start, stop)
-    elif op == EXP:
-        _map_rows(_exp, out, out_shape, out_strides, a, a_shape, a_strides, start, stop)
-    elif op == SIGMOID:
-        _map_rows(_sigmoid, out, out_shape, out_strides, a, a_shape, a_strides, start, stop)
-    elif op == RELU:
-        _map_rows(_relu, out, out_shape, out_strides, a, a_shape, a_strides, start, stop)
+    _map_each(op, out, (a,), start, stop)
 
 
 @serial
-def zip_span(
-    op: int,
-    out: Storage,
-    out_shape: Shape,
-    out_strides: Strides,
-    a: Storage,
-    a_shape: Shape,
-    a_strides: Strides,
-    b: Storage,
-    b_shape: Shape,
-    b_strides: Strides,
-    start: int,
-    stop: int,
-) -> None:
+def zip_span(op: int, out: Operand, a: Operand, b: Operand, start: int, stop: int) -> None:
     """``out[i] = f(a[broadcast(i)], b[broadcast(i)])`` over ``[start, stop)``; f by code."""
-    if op == ADD:
-        _zip_rows(
-            _add,
-            out,
-            out_shape,
-            out_strides,
-            a,
-            a_shape,
-            a_strides,
-            b,
-            b_shape,
-            b_strides,
-            start,
-            stop,
-        )
-    elif op == MUL:
-        _zip_rows(
-            _mul,
-            out,
-            out_shape,
-            out_strides,
-            a,
-            a_shape,
-            a_strides,
-            b,
-            b_shape,
-            b_strides,
-            start,
-            stop,
-        )
-    elif op == LT:
-        _zip_rows(
-            _lt,
-            out,
-            out_shape,
-            out_strides,
-            a,
-            a_shape,
-            a_strides,
-            b,
-            b_shape,
-            b_strides,
-            start,
-            stop,
-        )
-    elif op == EQ:
-        _zip_rows(
-            _eq,
-            out,
-            out_shape,
-            out_strides,
-            a,
-            a_shape,
-            a_strides,
-            b,
-            b_shape,
-            b_strides,
-            start,
-            stop,
-        )
-    elif op == IS_CLOSE:
-        _zip_rows(
-            _is_close,
-            out,
-            out_shape,
-            out_strides,
-            a,
-            a_shape,
-            a_strides,
-            b,
-            b_shape,
-            b_strides,
-            start,
-            stop,
-        )
-    elif op == MAX:
-        _zip_rows(
-            _max,
-            out,
-            out_shape,
-            out_strides,
-            a,
-            a_shape,
-            a_strides,
-            b,
-            b_shape,
-            b_strides,
-            start,
-            stop,
-        )
-    elif op == RELU_BACK:
-        _zip_rows(
-            _relu_back,
-            out,
-            out_shape,
-            out_strides,
-            a,
-            a_shape,
-            a_strides,
-            b,
-            b_shape,
-            b_strides,
-            start,
-            stop,
-        )
-    elif op == LOG_BACK:
-        _zip_rows(
-            _log_back,
-            out,
-            out_shape,
-            out_strides,
-            a,
-            a_shape,
-            a_strides,
-            b,
-            b_shape,
-            b_strides,
-            start,
-            stop,
-        )
-    elif op == INV_BACK:
-        _zip_rows(
-            _inv_back,
-            out,
-            out_shape,
-            out_strides,
-            a,
-            a_shape,
-            a_strides,
-            b,
-            b_shape,
-            b_strides,
-            start,
-            stop,
-        )
+    _zip_each(op, out, (a, b), start, stop)
 
 
 @serial
-def reduce_span(
-    op: int,
-    out: Storage,
-    out_shape: Shape,
-    out_strides: Strides,
-    a: Storage,
-    a_shape: Shape,
-    a_strides: Strides,
-    dim: int,
-    start: int,
-    stop: int,
-) -> None:
+def reduce_span(op: int, out: Operand, a: Operand, dim: int, start: int, stop: int) -> None:
     """Fold ``a`` along ``dim`` into the outputs ``[start, stop)`` (already holding the start)."""
-    if op == ADD:
-        _reduce_rows(
-            _add_fold, out, out_shape, out_strides, a, a_shape, a_strides, dim, start, stop
-        )
-    elif op == MUL:
-        _reduce_rows(
-            _mul_fold, out, out_shape, out_strides, a, a_shape, a_strides, dim, start, stop
-        )
-    elif op == MAX:
-        _reduce_rows(_max, out, out_shape, out_strides, a, a_shape, a_strides, dim, start, stop)
+    _reduce_each(op, out, (a, dim), start, stop)
 
 
 @parallel
-def map_parallel(
-    op: int,
-    out: Storage,
-    out_shape: Shape,
-    out_strides: Strides,
-    a: Storage,
-    a_shape: Shape,
-    a_strides: Strides,
-    size: int,
-    chunks: int,
-) -> None:
+def map_parallel(op: int, out: Operand, a: Operand, size: int, chunks: int) -> None:
     """`map_span` over ``size`` outputs split into ``chunks`` run on threads."""
     for c in numba.prange(chunks):
-        lo, hi = c * size // chunks, (c + 1) * size // chunks
-        map_span(op, out, out_shape, out_strides, a, a_shape, a_strides, lo, hi)
+        _map_each(op, out, (a,), c * size // chunks, (c + 1) * size // chunks)
 
 
 @parallel
-def zip_parallel(
-    op: int,
-    out: Storage,
-    out_shape: Shape,
-    out_strides: Strides,
-    a: Storage,
-    a_shape: Shape,
-    a_strides: Strides,
-    b: Storage,
-    b_shape: Shape,
-    b_strides: Strides,
-    size: int,
-    chunks: int,
-) -> None:
+def zip_parallel(op: int, out: Operand, a: Operand, b: Operand, size: int, chunks: int) -> None:
     """`zip_span` over ``size`` outputs split into ``chunks`` run on threads."""
     for c in numba.prange(chunks):
-        lo, hi = c * size // chunks, (c + 1) * size // chunks
-        zip_span(
-            op, out, out_shape, out_strides, a, a_shape, a_strides, b, b_shape, b_strides, lo, hi
-        )
+        _zip_each(op, out, (a, b), c * size // chunks, (c + 1) * size // chunks)
 
 
 @parallel
-def reduce_parallel(
-    op: int,
-    out: Storage,
-    out_shape: Shape,
-    out_strides: Strides,
-    a: Storage,
-    a_shape: Shape,
-    a_strides: Strides,
-    dim: int,
-    size: int,
-    chunks: int,
-) -> None:
+def reduce_parallel(op: int, out: Operand, a: Operand, dim: int, size: int, chunks: int) -> None:
     """`reduce_span` over ``size`` outputs split into ``chunks`` run on threads."""
     for c in numba.prange(chunks):
-        lo, hi = c * size // chunks, (c + 1) * size // chunks
-        reduce_span(op, out, out_shape, out_strides, a, a_shape, a_strides, dim, lo, hi)
-
-
-# Any other float function: the same walkers in kernels made for it (numba's disk cache cannot
-# key on a closure, so these compile once per process; `mt_fast.fast_ops` keeps them in a dict).
-# A builtin such as ``math.exp`` is called from a Python function, which numba can compile.
+        _reduce_each(op, out, (a, dim), c * size // chunks, (c + 1) * size // chunks)
 
 
 class Kernels(NamedTuple):
@@ -553,129 +311,57 @@ KNOWN_ZIP = Kernels(zip_span, zip_parallel)
 KNOWN_REDUCE = Kernels(reduce_span, reduce_parallel)
 
 
+# Any other float function: the same walkers behind a one-entry dispatch, in kernels made for it
+# (numba's disk cache cannot key on a closure, so these compile once per process;
+# `mt_fast.fast_ops` keeps them in a dict). A builtin such as ``math.exp`` is called from a
+# Python function, which numba can compile.
+
+
+def _custom(fn: Callable[..., float], arity: int, walk: Any) -> Any:
+    """A one-entry `dispatch` of ``fn`` (wrapped in a Python function when it is a builtin)."""
+    if not inspect.isfunction(fn):
+        builtin = fn
+        fn = (lambda x: builtin(x)) if arity == 1 else (lambda x, y: builtin(x, y))
+    return dispatch([compile_operator(fn, scalar, dict(_done))], walk)
+
+
 def custom_map(fn: Callable[[float], float]) -> Kernels:
     """Map kernels for a float function outside the table (``op`` is ignored)."""
-    f = scalar(fn if inspect.isfunction(fn) else lambda x: fn(x))
+    each = _custom(fn, 1, _map_rows)
 
-    def span(
-        op: int,
-        out: Storage,
-        out_shape: Shape,
-        out_strides: Strides,
-        a: Storage,
-        a_shape: Shape,
-        a_strides: Strides,
-        start: int,
-        stop: int,
-    ) -> None:
-        _map_rows(f, out, out_shape, out_strides, a, a_shape, a_strides, start, stop)
+    def span(op: int, out: Operand, a: Operand, start: int, stop: int) -> None:
+        each(0, out, (a,), start, stop)
 
-    def par(
-        op: int,
-        out: Storage,
-        out_shape: Shape,
-        out_strides: Strides,
-        a: Storage,
-        a_shape: Shape,
-        a_strides: Strides,
-        size: int,
-        chunks: int,
-    ) -> None:
+    def par(op: int, out: Operand, a: Operand, size: int, chunks: int) -> None:
         for c in numba.prange(chunks):
-            lo, hi = c * size // chunks, (c + 1) * size // chunks
-            _map_rows(f, out, out_shape, out_strides, a, a_shape, a_strides, lo, hi)
+            each(0, out, (a,), c * size // chunks, (c + 1) * size // chunks)
 
     return Kernels(serial(span, cache=False), parallel(par, cache=False))
 
 
 def custom_zip(fn: Callable[[float, float], float]) -> Kernels:
     """Zip kernels for a float function outside the table (``op`` is ignored)."""
-    f = scalar(fn if inspect.isfunction(fn) else lambda x, y: fn(x, y))
+    each = _custom(fn, 2, _zip_rows)
 
-    def span(
-        op: int,
-        out: Storage,
-        out_shape: Shape,
-        out_strides: Strides,
-        a: Storage,
-        a_shape: Shape,
-        a_strides: Strides,
-        b: Storage,
-        b_shape: Shape,
-        b_strides: Strides,
-        start: int,
-        stop: int,
-    ) -> None:
-        _zip_rows(
-            f,
-            out,
-            out_shape,
-            out_strides,
-            a,
-            a_shape,
-            a_strides,
-            b,
-            b_shape,
-            b_strides,
-            start,
-            stop,
-        )
+    def span(op: int, out: Operand, a: Operand, b: Operand, start: int, stop: int) -> None:
+        each(0, out, (a, b), start, stop)
 
-    def par(
-        op: int,
-        out: Storage,
-        out_shape: Shape,
-        out_strides: Strides,
-        a: Storage,
-        a_shape: Shape,
-        a_strides: Strides,
-        b: Storage,
-        b_shape: Shape,
-        b_strides: Strides,
-        size: int,
-        chunks: int,
-    ) -> None:
+    def par(op: int, out: Operand, a: Operand, b: Operand, size: int, chunks: int) -> None:
         for c in numba.prange(chunks):
-            lo, hi = c * size // chunks, (c + 1) * size // chunks
-            _zip_rows(
-                f, out, out_shape, out_strides, a, a_shape, a_strides, b, b_shape, b_strides, lo, hi
-            )
+            each(0, out, (a, b), c * size // chunks, (c + 1) * size // chunks)
 
     return Kernels(serial(span, cache=False), parallel(par, cache=False))
 
 
 def custom_reduce(fn: Callable[[float, float], float]) -> Kernels:
     """Reduce kernels for a float function outside the table (``op`` is ignored)."""
-    f = scalar(fn if inspect.isfunction(fn) else lambda x, y: fn(x, y))
+    each = _custom(fn, 2, _reduce_rows)
 
-    def span(
-        op: int,
-        out: Storage,
-        out_shape: Shape,
-        out_strides: Strides,
-        a: Storage,
-        a_shape: Shape,
-        a_strides: Strides,
-        dim: int,
-        start: int,
-        stop: int,
-    ) -> None:
-        _reduce_rows(f, out, out_shape, out_strides, a, a_shape, a_strides, dim, start, stop)
+    def span(op: int, out: Operand, a: Operand, dim: int, start: int, stop: int) -> None:
+        each(0, out, (a, dim), start, stop)
 
-    def par(
-        op: int,
-        out: Storage,
-        out_shape: Shape,
-        out_strides: Strides,
-        a: Storage,
-        a_shape: Shape,
-        a_strides: Strides,
-        dim: int,
-        size: int,
-        chunks: int,
-    ) -> None:
+    def par(op: int, out: Operand, a: Operand, dim: int, size: int, chunks: int) -> None:
         for c in numba.prange(chunks):
-            lo, hi = c * size // chunks, (c + 1) * size // chunks
-            _reduce_rows(f, out, out_shape, out_strides, a, a_shape, a_strides, dim, lo, hi)
+            each(0, out, (a, dim), c * size // chunks, (c + 1) * size // chunks)
 
     return Kernels(serial(span, cache=False), parallel(par, cache=False))

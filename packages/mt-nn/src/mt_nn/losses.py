@@ -56,15 +56,15 @@ class ClampedLog(Function):
 
 
 class Softplus(Function):
-    """$\\log(1 + e^x) = \\max(x, 0) + \\log(1 + e^{-|x|})$, which cannot overflow."""
+    """$\\log(1 + e^x) = \\max(x, 0) + \\operatorname{log1p}(e^{-|x|})$, which cannot overflow
+    and keeps its precision far below 0 (``softplus(-40)`` is $e^{-40}$, not 0)."""
 
     @staticmethod
     def forward(ctx: Context, a: Tensor) -> Tensor:
         f = a.f
         ctx.save_for_backward(a)
-        minus_abs = f.neg_map(f.max_zip(a, f.neg_map(a)))
-        one = a.make([1.0], (), backend=a.backend)
-        return f.add_zip(f.relu_map(a), f.log_map(f.add_zip(one, f.exp_map(minus_abs))))
+        minus_abs = f.neg_map(f.maps["abs"](a))
+        return f.add_zip(f.relu_map(a), f.maps["log1p"](f.exp_map(minus_abs)))
 
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> Tensor:

@@ -35,6 +35,7 @@ __all__ = [
     "avgpool2d",
     "dropout",
     "elu",
+    "gelu",
     "logsoftmax",
     "logsumexp",
     "manual_seed",
@@ -107,7 +108,7 @@ def pool_backward_kernel(
     grad_in: Array, x: Array, out: Array, grad_out: Array, kh: int, kw: int, average: bool
 ) -> None:
     """Mean: each element gets $g / (k_h k_w)$. Max: `Max.backward`'s rule, tied maxima share
-    ``g`` equally (no element equals a NaN max: its tile gets NaN, as ``g * 0 / 0``)."""
+    ``g`` equally and the others get 0, selected (no element equals a NaN max: its tile gets 0)."""
     B, C, NH, NW = out.shape
     for b in range(B):
         for c in range(C):
@@ -125,7 +126,7 @@ def pool_backward_kernel(
                     for i in range(kh):
                         for j in range(kw):
                             hit = average or x[b, c, y * kh + i, t * kw + j] == m
-                            grad_in[b, c, y * kh + i, t * kw + j] = share if hit else 0.0 * share
+                            grad_in[b, c, y * kh + i, t * kw + j] = share if hit else 0.0
 
 
 class Pool2dFun(Function):
@@ -180,10 +181,12 @@ class Max(Function):
 
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> Tensor:
-        """The gradient goes to the arg-max; tied maxima share it equally (as ``torch.amax``)."""
+        """The gradient goes to the arg-max; tied maxima share it equally (as ``torch.amax``).
+        Selected, not multiplied by the 0/1 hits, so an infinite gradient stays off the rest."""
         a, out, dim = ctx.saved_values
         hits: Tensor = a == out
-        return grad_output * hits / hits.sum(dim)
+        share: Tensor = a.f.relu_back_zip(hits, grad_output / hits.sum(dim))
+        return share
 
 
 def max(x: Tensor, dim: int) -> Tensor:  # noqa: A001 (the course's name)
@@ -237,9 +240,12 @@ def logsoftmax(x: Tensor, dim: int) -> Tensor:
 
 def logsumexp(x: Tensor, dim: int) -> Tensor:
     r"""$\log \sum_j e^{x_j}$ along ``dim`` (kept, size 1), from ``x - max`` so it cannot
-    overflow."""
+    overflow; an infinite max is not subtracted (``inf - inf`` would be NaN), so a row of
+    ``-inf`` gives ``-inf`` and one with ``inf`` gives ``inf``, as PyTorch."""
     c = x.detach()
     top = c.f.max_reduce(c, check_dim(dim, c.dims, c.shape))
+    finite = (top - top) == 0.0
+    top = c.f.relu_back_zip(finite, top)  # the max where finite, else 0 (selected)
     return (x - top).exp().sum(dim).log() + top
 
 
@@ -256,6 +262,12 @@ def softplus(x: Tensor, beta: float = 1.0) -> Tensor:
 def silu(x: Tensor) -> Tensor:
     r"""$x \sigma(x)$ (also called swish)."""
     return x * x.sigmoid()
+
+
+def gelu(x: Tensor) -> Tensor:
+    r"""$x \Phi(x) = \frac{x}{2} (1 + \operatorname{erf}(x / \sqrt 2))$, the exact GELU
+    (PyTorch's default ``approximate='none'``)."""
+    return x * ((x * 0.7071067811865476).erf() + 1.0) * 0.5
 
 
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:

@@ -10,6 +10,7 @@ default: bounded, derandomized) and ``thorough``; set ``HYPOTHESIS_PROFILE`` to 
 from __future__ import annotations
 
 import math
+import operator
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,6 +56,8 @@ class OpInfo:
     grad: Callable[..., tuple[float, ...]] | None
     domain: tuple[float, float] = (-10.0, 10.0)
     avoid: Callable[..., bool] | None = None
+    scalar: bool = True
+    """Whether `Scalar` has the op too (the course's ops); others are tensor-only."""
 
     def partials(self, *xs: float) -> tuple[float, ...]:
         """The reference partial derivatives at ``xs``."""
@@ -65,6 +68,28 @@ class OpInfo:
 
 def _near(a: float, b: float, eps: float = 1e-3) -> bool:
     return abs(a - b) < eps
+
+
+def _from_primitive(p: operators.Primitive) -> OpInfo:
+    """The declaration of a primitive of the table, called as the tensor method ``x.<name>()``,
+    or for a binary one as Python's operator of that name (``x ** y``), so numbers work on
+    either side."""
+    back, partials, kinks = p.back, p.partials, p.kinks
+    grad: Callable[..., tuple[float, ...]] | None = None
+    if back is not None:
+        grad = lambda x: (back(x, 1.0),)
+    elif partials is not None:
+        grad = lambda x, y: (partials[0](x, y), partials[1](x, y))
+    return OpInfo(
+        p.name,
+        p.arity,
+        (lambda a: getattr(a, p.name)()) if p.arity == 1 else getattr(operator, p.name),
+        p.fn,
+        grad,
+        domain=p.domain,
+        avoid=(lambda *xs: any(_near(x, k) for x in xs for k in kinks)) if kinks else None,
+        scalar=False,
+    )
 
 
 POSITIVE = (0.1, 100.0)
@@ -118,7 +143,15 @@ OPS: tuple[OpInfo, ...] = (
     OpInfo("gt", 2, lambda a, b: a > b, lambda x, y: operators.lt(y, x), None, avoid=_near),
     OpInfo("eq", 2, lambda a, b: a == b, operators.eq, None, avoid=_near),
 )
-"""Every differentiable element-wise op, in one table."""
+_COURSE = {op.name for op in OPS} | {"id"}
+OPS += tuple(
+    _from_primitive(p)
+    for p in operators.PRIMITIVES
+    if p.name not in _COURSE and (p.arity == 1 or p.partials is not None)
+)
+"""Every differentiable element-wise op, in one table: the course's ops (on `Scalar` and
+`Tensor`), then every other primitive of `operators.PRIMITIVES` (tensor methods; binary ones
+without partials, ``max`` and ``is_close``, are declared in `mt_tensor.testing`)."""
 
 OPS_BY_NAME: dict[str, OpInfo] = {op.name: op for op in OPS}
 

@@ -1,7 +1,9 @@
 """The numpy backend: the same primitives vectorised over strided views, no Python loops.
 
-Known operators map to numpy ufuncs; any other float function goes through `numpy.frompyfunc`
-(correct, not fast). Values outside an operator's domain follow stage 0's rule silently.
+The table's primitives (`mt_operators.operators.PRIMITIVES`) run as the numpy function each
+names (``ufunc``) or as an array version from `VECTORISED`; any other float function goes
+through `numpy.frompyfunc` (correct, not fast). Values outside an operator's domain follow
+stage 0's rule silently.
 """
 
 from __future__ import annotations
@@ -28,41 +30,39 @@ def _sigmoid(x: Array) -> Array:
     return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
 
 
-def _relu_back(x: Array, d: Array) -> Array:
-    return np.where(x > 0, d, 0.0)
-
-
-def _is_close(x: Array, y: Array) -> Array:
-    return (np.abs(x - y) < 1e-2).astype(np.float64)
-
-
-UNARY: dict[UnaryFn, Callable[[Array], Array]] = {
-    operators.id: np.copy,  # a new array: `clone` and `contiguous` must not share storage
-    operators.neg: np.negative,
-    operators.inv: np.reciprocal,
-    operators.log: np.log,
-    operators.exp: np.exp,
+VECTORISED: dict[Callable[..., float], Callable[..., Array]] = {
     operators.sigmoid: _sigmoid,
     operators.relu: lambda x: np.maximum(x, 0.0),
+    operators.is_close: lambda x, y: np.abs(x - y) < 1e-2,
+    operators.relu_back: lambda x, d: np.where(x > 0, d, 0.0),
+    operators.log_back: lambda x, d: np.where(d == 0.0, 0.0, d / x),
+    operators.inv_back: lambda x, d: np.where(d == 0.0, 0.0, -d / (x * x)),
+    operators.exp_back: lambda x, d: d * np.exp(x),
+    operators.sigmoid_back: lambda x, d: d * (_sigmoid(x) * (1.0 - _sigmoid(x))),
 }
+"""Array versions of table functions that have no numpy ufunc (an optional speed-up: any
+other function runs through `numpy.frompyfunc`, correct but slow)."""
 
-BINARY: dict[BinaryFn, Callable[[Array, Array], Array]] = {
-    operators.add: np.add,
-    operators.mul: np.multiply,
-    operators.max: np.maximum,
-    operators.lt: lambda x, y: np.less(x, y).astype(np.float64),
-    operators.eq: lambda x, y: np.equal(x, y).astype(np.float64),
-    operators.is_close: _is_close,
-    operators.relu_back: _relu_back,
-    operators.log_back: lambda x, d: d / x,
-    operators.inv_back: lambda x, d: -d / (x * x),
-}
 
-REDUCERS: dict[BinaryFn, np.ufunc] = {
-    operators.add: np.add,
-    operators.mul: np.multiply,
-    operators.max: np.maximum,
-}
+def _array_function(fn: Callable[..., float], arity: int) -> Callable[..., Array]:
+    """The numpy function for ``fn``: its table ufunc, a `VECTORISED` one, else ``frompyfunc``."""
+    if fn in VECTORISED:
+        return VECTORISED[fn]
+    for p in operators.PRIMITIVES:
+        if p.fn is fn and p.ufunc is not None:
+            ufunc: Callable[..., Array] = getattr(np, p.ufunc)
+            return ufunc
+    return np.frompyfunc(fn, arity, 1)  # type: ignore[no-any-return]  # numpy's stubs: Any
+
+
+def _reducer(fn: BinaryFn) -> np.ufunc:
+    """A ufunc with ``reduce`` for ``fn``: the table's ufunc, else ``frompyfunc``."""
+    for p in operators.BINARY:
+        if p.fn is fn and p.ufunc is not None:
+            ufunc = getattr(np, p.ufunc)
+            if isinstance(ufunc, np.ufunc):
+                return ufunc
+    return np.frompyfunc(fn, 2, 1)
 
 
 def _from_array(like: Tensor, values: Array) -> Tensor:
@@ -79,7 +79,7 @@ class NumpyOps:
     @staticmethod
     def map(fn: UnaryFn) -> MapProto:
         """Element-wise ``fn`` as a ufunc."""
-        ufunc = UNARY.get(fn) or np.frompyfunc(fn, 1, 1)
+        ufunc = _array_function(fn, 1)
 
         def ret(a: Tensor, out: Tensor | None = None) -> Tensor:
             with np.errstate(all="ignore"):
@@ -94,14 +94,16 @@ class NumpyOps:
     @staticmethod
     def zip(fn: BinaryFn) -> ZipFn:
         """Element-wise ``fn`` of two tensors, broadcast by numpy's rule."""
-        ufunc = BINARY.get(fn) or np.frompyfunc(fn, 2, 1)
+        ufunc = _array_function(fn, 2)
 
         def ret(a: Tensor, b: Tensor) -> Tensor:
             from .tensor_ops import zip_shape
 
             shape = zip_shape(a, b)
             with np.errstate(all="ignore"):
-                values = np.asarray(ufunc(a._tensor.to_numpy(), b._tensor.to_numpy()))
+                values = np.asarray(
+                    ufunc(a._tensor.to_numpy(), b._tensor.to_numpy()), dtype=np.float64
+                )
             if values.shape != shape:  # a ufunc broadcasts already; frompyfunc may not
                 values = np.broadcast_to(values, shape)
             return _from_array(a, values)
@@ -111,7 +113,7 @@ class NumpyOps:
     @staticmethod
     def reduce(fn: BinaryFn, start: float = 0.0) -> ReduceFn:
         """Fold ``fn`` along a dim with ``ufunc.reduce``."""
-        ufunc = REDUCERS.get(fn) or np.frompyfunc(fn, 2, 1)
+        ufunc = _reducer(fn)
 
         def ret(a: Tensor, dim: int) -> Tensor:
             shape = reduce_shape(a, dim)

@@ -370,30 +370,90 @@ class Tensor:
         """Element-wise $e^x$."""
         return tf.Exp.apply(self)
 
-    def sqrt(self) -> Tensor:
-        """Element-wise square root (NaN below 0)."""
-        return tf.Sqrt.apply(self)
+    # The table's other unary primitives (`operators.PRIMITIVES`), by PyTorch's names.
+
+    def neg(self) -> Tensor:
+        """Element-wise $-x$."""
+        return tf.Neg.apply(self)
+
+    def sin(self) -> Tensor:
+        """Element-wise sine."""
+        return tf.MAPS["sin"].apply(self)
+
+    def cos(self) -> Tensor:
+        """Element-wise cosine."""
+        return tf.MAPS["cos"].apply(self)
+
+    def tan(self) -> Tensor:
+        """Element-wise tangent."""
+        return tf.MAPS["tan"].apply(self)
 
     def tanh(self) -> Tensor:
         """Element-wise hyperbolic tangent."""
-        return tf.Tanh.apply(self)
+        return tf.MAPS["tanh"].apply(self)
 
     def abs(self) -> Tensor:
-        """Element-wise $|x|$."""
-        return tf.Abs.apply(self)
+        """Element-wise $|x|$ (gradient 0 at 0, as PyTorch)."""
+        return tf.MAPS["abs"].apply(self)
+
+    def sign(self) -> Tensor:
+        """-1, 0 or 1 by each element's sign (gradient 0)."""
+        return tf.MAPS["sign"].apply(self)
+
+    def floor(self) -> Tensor:
+        """The largest integer not above each element (gradient 0)."""
+        return tf.MAPS["floor"].apply(self)
+
+    def ceil(self) -> Tensor:
+        """The smallest integer not below each element (gradient 0)."""
+        return tf.MAPS["ceil"].apply(self)
+
+    def trunc(self) -> Tensor:
+        """Each element rounded towards zero (gradient 0)."""
+        return tf.MAPS["trunc"].apply(self)
+
+    def round(self) -> Tensor:
+        """Each element rounded to the nearest integer, ties to even (gradient 0)."""
+        return tf.MAPS["round"].apply(self)
+
+    def sqrt(self) -> Tensor:
+        """Element-wise square root (NaN below 0)."""
+        return tf.MAPS["sqrt"].apply(self)
+
+    def rsqrt(self) -> Tensor:
+        """Element-wise $1 / \\sqrt x$."""
+        return tf.MAPS["rsqrt"].apply(self)
+
+    def square(self) -> Tensor:
+        """Element-wise $x^2$."""
+        return tf.MAPS["square"].apply(self)
+
+    def reciprocal(self) -> Tensor:
+        """Element-wise $1 / x$ (stage 0's ``inv``)."""
+        return tf.Inv.apply(self)
+
+    def log1p(self) -> Tensor:
+        """Element-wise $\\log(1 + x)$, accurate near 0."""
+        return tf.MAPS["log1p"].apply(self)
+
+    def expm1(self) -> Tensor:
+        """Element-wise $e^x - 1$, accurate near 0."""
+        return tf.MAPS["expm1"].apply(self)
+
+    def erf(self) -> Tensor:
+        """Element-wise error function."""
+        return tf.MAPS["erf"].apply(self)
+
+    def pow(self, exponent: Any) -> Tensor:
+        """``self ** exponent`` for a tensor or a number, IEEE's rule: a negative base with an
+        integral exponent works, ``0 ** 0 = 1``, NaN for a negative base and a fractional one."""
+        return tf.Pow.apply(self, self._ensure_tensor(exponent, "**"))
 
     def __pow__(self, exponent: Any) -> Tensor:
-        """``x ** p`` for a number ``p``; a tensor exponent is $e^{p \\log x}$ (positive ``x``)."""
-        if isinstance(exponent, Tensor):
-            return (exponent * self.log()).exp()
-        if isinstance(exponent, numbers.Real):
-            return tf.Pow.apply(self, float(exponent))
-        raise TypeError(
-            f"unsupported operand type(s) for **: 'Tensor' and {type(exponent).__name__!r}"
-        )
+        return self.pow(exponent)
 
     def __rpow__(self, base: Any) -> Tensor:
-        return (self * self._ensure_tensor(base, "**").log()).exp()
+        return tf.Pow.apply(self._ensure_tensor(base, "**"), self)
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         """Each element limited to ``[min, max]`` (either bound may be left out)."""
@@ -405,14 +465,6 @@ class Tensor:
         return tf.Clamp.apply(
             self, None if min is None else float(min), None if max is None else float(max)
         )
-
-    def floor(self) -> Tensor:
-        """The largest integer not above each element (gradient 0)."""
-        return tf.Floor.apply(self)
-
-    def trunc(self) -> Tensor:
-        """Each element rounded towards zero (gradient 0)."""
-        return tf.Trunc.apply(self)
 
     # Reductions keep the reduced dim with size 1; with no dim they reduce everything to (1,).
 

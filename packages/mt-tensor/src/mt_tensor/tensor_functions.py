@@ -11,31 +11,32 @@ ordinary tensor arithmetic.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import numpy.typing as npt
 
 from mt_autodiff import Context, is_grad_enabled
+from mt_operators import operators
+from mt_operators.operators import Primitive
 
 from .tensor_data import IndexingError
 
 __all__ = [
     "EQ",
     "LT",
-    "Abs",
+    "MAPS",
+    "ZIPS",
     "Add",
     "All",
     "BroadcastTo",
     "Clamp",
     "Copy",
     "Exp",
-    "Floor",
     "Function",
     "Inv",
     "IsClose",
     "Log",
+    "Map",
     "MatMul",
     "Mul",
     "Neg",
@@ -43,11 +44,9 @@ __all__ = [
     "Pow",
     "ReLU",
     "Sigmoid",
-    "Sqrt",
     "Sum",
-    "Tanh",
-    "Trunc",
     "View",
+    "Zip",
     "check_dim",
 ]
 
@@ -105,28 +104,6 @@ class Function:
         return Tensor(out._tensor, History(cls, ctx, tuple(tensors)), backend=out.backend)
 
 
-class Neg(Function):
-    @staticmethod
-    def forward(ctx: Context, a: Tensor) -> Tensor:
-        return a.f.neg_map(a)
-
-    @staticmethod
-    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
-        return grad_output.f.neg_map(grad_output)
-
-
-class Inv(Function):
-    @staticmethod
-    def forward(ctx: Context, a: Tensor) -> Tensor:
-        ctx.save_for_backward(a)
-        return a.f.inv_map(a)
-
-    @staticmethod
-    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
-        (a,) = ctx.saved_values
-        return grad_output.f.inv_back_zip(a, grad_output)
-
-
 class Add(Function):
     @staticmethod
     def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
@@ -149,147 +126,83 @@ class Mul(Function):
         return grad_output.f.mul_zip(b, grad_output), grad_output.f.mul_zip(a, grad_output)
 
 
-class Sigmoid(Function):
-    @staticmethod
-    def forward(ctx: Context, a: Tensor) -> Tensor:
-        out = a.f.sigmoid_map(a)
-        ctx.save_for_backward(out)
-        return out
+class Map(Function):
+    """A unary primitive of `operators.PRIMITIVES`: forward maps its float function, backward
+    zips its derivative ``back(x, d)`` with the input saved by forward."""
 
-    @staticmethod
-    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
-        """$\\sigma'(x) = \\sigma(x)(1 - \\sigma(x))$."""
-        s: Tensor = ctx.saved_values[0]
-        return grad_output * s * (1.0 - s)
+    primitive: ClassVar[Primitive]
 
-
-class ReLU(Function):
-    @staticmethod
-    def forward(ctx: Context, a: Tensor) -> Tensor:
+    @classmethod
+    def forward(cls, ctx: Context, a: Tensor) -> Tensor:
         ctx.save_for_backward(a)
-        return a.f.relu_map(a)
+        return a.f.maps[cls.primitive.name](a)
 
-    @staticmethod
-    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+    @classmethod
+    def backward(cls, ctx: Context, grad_output: Tensor) -> Tensor:
+        """$d \\cdot f'(a)$; 0 for a piecewise-constant primitive (``back`` is None)."""
         (a,) = ctx.saved_values
-        return grad_output.f.relu_back_zip(a, grad_output)
+        if cls.primitive.back is None:
+            return grad_output.zeros(a.shape)
+        return grad_output.f.backs[cls.primitive.name](a, grad_output)
 
 
-class Log(Function):
-    @staticmethod
-    def forward(ctx: Context, a: Tensor) -> Tensor:
-        ctx.save_for_backward(a)
-        return a.f.log_map(a)
-
-    @staticmethod
-    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
-        (a,) = ctx.saved_values
-        return grad_output.f.log_back_zip(a, grad_output)
+def _map_class(name: str, class_name: str | None = None) -> type[Map]:
+    """The `Map` function of primitive ``name``, a class named ``class_name`` (its CamelCase)."""
+    title = class_name or name.title().replace("_", "")
+    doc = f"The primitive ``{name}`` as a `Map`."
+    return type(title, (Map,), {"primitive": operators.PRIMITIVES_BY_NAME[name], "__doc__": doc})
 
 
-class Exp(Function):
-    @staticmethod
-    def forward(ctx: Context, a: Tensor) -> Tensor:
-        out = a.f.exp_map(a)
-        ctx.save_for_backward(out)
-        return out
+MAPS: dict[str, type[Map]] = {
+    p.name: _map_class(p.name, {"relu": "ReLU"}.get(p.name))
+    for p in operators.UNARY
+    if p.name != "id"
+}
+"""The `Function` of every unary primitive (``id`` is `Copy`)."""
 
-    @staticmethod
-    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
-        (out,) = ctx.saved_values
-        return grad_output.f.mul_zip(out, grad_output)
+
+class Zip(Function):
+    """A binary primitive of `operators.PRIMITIVES` with partial derivatives: forward zips its
+    float function, backward its two partials ``(∂f/∂x, ∂f/∂y)`` times the gradient."""
+
+    primitive: ClassVar[Primitive]
+
+    @classmethod
+    def forward(cls, ctx: Context, a: Tensor, b: Tensor) -> Tensor:
+        ctx.save_for_backward(a, b)
+        return a.f.zips[cls.primitive.name](a, b)
+
+    @classmethod
+    def backward(cls, ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
+        a, b = ctx.saved_values
+        f = grad_output.f
+        dx, dy = f.partials[cls.primitive.name]
+        return f.mul_zip(grad_output, dx(a, b)), f.mul_zip(grad_output, dy(a, b))
+
+
+def _zip_class(name: str) -> type[Zip]:
+    """The `Zip` function of binary primitive ``name``, a class named by its CamelCase."""
+    doc = f"The primitive ``{name}`` as a `Zip`."
+    title = name.title().replace("_", "")
+    return type(title, (Zip,), {"primitive": operators.PRIMITIVES_BY_NAME[name], "__doc__": doc})
+
+
+ZIPS: dict[str, type[Zip]] = {
+    p.name: _zip_class(p.name)
+    for p in operators.BINARY
+    if p.partials is not None and p.name not in ("add", "mul")
+}
+"""The `Function` of every binary primitive with partials (``add`` and ``mul`` are `Add` and
+`Mul`, whose gradients need no kernel)."""
+Pow = ZIPS["pow"]
+Neg, Inv, Log, Exp, Sigmoid, ReLU = (
+    MAPS[n] for n in ("neg", "inv", "log", "exp", "sigmoid", "relu")
+)
 
 
 def _constant(like: Tensor, value: float) -> Tensor:
     """A 0-d tensor on ``like``'s backend, broadcast by the primitives (adding no dims)."""
     return like.make([value], (), backend=like.backend)
-
-
-def _power(a: Tensor, exponent: float) -> Tensor:
-    r"""$a^p$ from the primitives: repeated squaring for an integer ``p`` (so negative bases
-    work), $e^{p \log a}$ otherwise (NaN for negative bases, as in PyTorch)."""
-    f = a.f
-    if exponent != int(exponent):
-        return f.exp_map(f.mul_zip(f.log_map(a), _constant(a, exponent)))
-    result = f.add_zip(a.zeros(a.shape), _constant(a, 1.0))
-    base, n = a, abs(int(exponent))
-    while n:
-        if n & 1:
-            result = f.mul_zip(result, base)
-        n >>= 1
-        if n:
-            base = f.mul_zip(base, base)
-    return f.inv_map(result) if exponent < 0 else result
-
-
-class Sqrt(Function):
-    @staticmethod
-    def forward(ctx: Context, a: Tensor) -> Tensor:
-        r"""$\sqrt a = e^{\log(a) / 2}$: 0 at 0 and NaN below, on every backend's primitives."""
-        out = _power(a, 0.5)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
-        """$\frac{d}{da}\\sqrt a = \frac{1}{2 \\sqrt a}$ (``inf`` at 0, as in PyTorch)."""
-        (out,) = ctx.saved_values
-        f = grad_output.f
-        return f.mul_zip(f.mul_zip(grad_output, _constant(out, 0.5)), f.inv_map(out))
-
-
-class Pow(Function):
-    @staticmethod
-    def forward(ctx: Context, a: Tensor, exponent: float) -> Tensor:
-        """$a^p$ for a number ``p``."""
-        ctx.save_for_backward(a, exponent)
-        return _power(a, exponent)
-
-    @staticmethod
-    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
-        """$\frac{d}{da} a^p = p\\, a^{p - 1}$."""
-        a, exponent = ctx.saved_values
-        if exponent == 0:
-            return grad_output.zeros(a.shape)
-        f = grad_output.f
-        return f.mul_zip(grad_output, f.mul_zip(_power(a, exponent - 1), _constant(a, exponent)))
-
-
-class Tanh(Function):
-    @staticmethod
-    def forward(ctx: Context, a: Tensor) -> Tensor:
-        """$\tanh a = 2 \\sigma(2a) - 1$: never overflows (absolute error about 1e-16)."""
-        f = a.f
-        s = f.sigmoid_map(f.mul_zip(a, _constant(a, 2.0)))
-        out = f.add_zip(f.mul_zip(s, _constant(a, 2.0)), _constant(a, -1.0))
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
-        """$\tanh' = 1 - \tanh^2$."""
-        (out,) = ctx.saved_values
-        f = grad_output.f
-        one_minus = f.add_zip(_constant(out, 1.0), f.neg_map(f.mul_zip(out, out)))
-        return f.mul_zip(grad_output, one_minus)
-
-
-class Abs(Function):
-    @staticmethod
-    def forward(ctx: Context, a: Tensor) -> Tensor:
-        r"""$|a| = \mathrm{relu}(a) + \mathrm{relu}(-a)$ (exact)."""
-        ctx.save_for_backward(a)
-        f = a.f
-        return f.add_zip(f.relu_map(a), f.relu_map(f.neg_map(a)))
-
-    @staticmethod
-    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
-        """The sign of ``a`` times the gradient; 0 at 0 (PyTorch's convention)."""
-        (a,) = ctx.saved_values
-        f = grad_output.f
-        zero = _constant(a, 0.0)
-        sign = f.add_zip(f.lt_zip(zero, a), f.neg_map(f.lt_zip(a, zero)))
-        return f.mul_zip(grad_output, sign)
 
 
 class Clamp(Function):
@@ -305,45 +218,18 @@ class Clamp(Function):
 
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> Tensor:
-        """The gradient passes where $low \\le a \\le high$ (bounds included, as PyTorch)."""
+        """The gradient passes where $low \\le a \\le high$ (bounds included, as PyTorch),
+        selected, not multiplied by a 0/1 mask: an inf or NaN outside never leaks in."""
         a, low, high = ctx.saved_values
         f = grad_output.f
         one = _constant(a, 1.0)
-        inside = grad_output
+        inside = f.add_zip(a.zeros(a.shape), one)
         if low is not None:
-            below = f.lt_zip(a, _constant(a, low))
-            inside = f.mul_zip(inside, f.add_zip(one, f.neg_map(below)))
+            inside = f.mul_zip(inside, f.add_zip(one, f.neg_map(f.lt_zip(a, _constant(a, low)))))
         if high is not None:
             above = f.lt_zip(_constant(a, high), a)
             inside = f.mul_zip(inside, f.add_zip(one, f.neg_map(above)))
-        return inside
-
-
-class Floor(Function):
-    @staticmethod
-    def forward(ctx: Context, a: Tensor) -> Tensor:
-        r"""The largest integer $\le a$ (rounded on the host with numpy)."""
-        return _host(a, np.floor)
-
-    @staticmethod
-    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
-        return grad_output.zeros(grad_output.shape)
-
-
-class Trunc(Function):
-    @staticmethod
-    def forward(ctx: Context, a: Tensor) -> Tensor:
-        """``a`` rounded towards zero (rounded on the host with numpy)."""
-        return _host(a, np.trunc)
-
-    @staticmethod
-    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
-        return grad_output.zeros(grad_output.shape)
-
-
-def _host(a: Tensor, fn: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]) -> Tensor:
-    values = np.array(fn(a.to_numpy()), dtype=np.float64, order="C")
-    return a.make(values.ravel(), a.shape, backend=a.backend)
+        return f.relu_back_zip(inside, grad_output)
 
 
 class BroadcastTo(Function):

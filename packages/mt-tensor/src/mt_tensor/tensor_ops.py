@@ -87,7 +87,14 @@ class TensorOps(Protocol):
 
 
 class TensorBackend:
-    """A backend's primitives specialised once for every operator the tensor functions use."""
+    """A backend's primitives specialised once for every primitive of the table.
+
+    ``maps[name]``, ``backs[name]`` (a unary primitive's derivative, a zip of the input and the
+    gradient), ``zips[name]``, ``partials[name]`` (a binary primitive's two partial derivatives)
+    and ``reducers[name]`` come from `operators.PRIMITIVES`; the
+    course's names (``neg_map``, ``add_zip``, ``log_back_zip``, ``max_reduce``...) are the same
+    functions.
+    """
 
     def __init__(self, ops: TensorOps | type[TensorOps], name: str | None = None) -> None:
         """``ops`` is an ops object, or its class as the course passes it
@@ -97,27 +104,41 @@ class TensorBackend:
         self.ops = ops
         self.name = name or ops.name
         self.cuda = ops.cuda
-        self.neg_map = ops.map(operators.neg)
-        self.sigmoid_map = ops.map(operators.sigmoid)
-        self.relu_map = ops.map(operators.relu)
-        self.log_map = ops.map(operators.log)
-        self.exp_map = ops.map(operators.exp)
-        self.id_map = ops.map(operators.id)
-        self.inv_map = ops.map(operators.inv)
+        self.maps: dict[str, MapProto] = {p.name: ops.map(p.fn) for p in operators.UNARY}
+        self.backs: dict[str, ZipFn] = {
+            p.name: ops.zip(p.back) for p in operators.UNARY if p.back is not None
+        }
+        self.zips: dict[str, ZipFn] = {p.name: ops.zip(p.fn) for p in operators.BINARY}
+        self.partials: dict[str, tuple[ZipFn, ZipFn]] = {
+            p.name: (ops.zip(p.partials[0]), ops.zip(p.partials[1]))
+            for p in operators.BINARY
+            if p.partials is not None
+        }
+        self.reducers: dict[str, ReduceFn] = {
+            p.name: ops.reduce(p.fn, p.start) for p in operators.BINARY if p.start is not None
+        }
 
-        self.add_zip = ops.zip(operators.add)
-        self.mul_zip = ops.zip(operators.mul)
-        self.lt_zip = ops.zip(operators.lt)
-        self.eq_zip = ops.zip(operators.eq)
-        self.is_close_zip = ops.zip(operators.is_close)
-        self.relu_back_zip = ops.zip(operators.relu_back)
-        self.log_back_zip = ops.zip(operators.log_back)
-        self.inv_back_zip = ops.zip(operators.inv_back)
-        self.max_zip = ops.zip(operators.max)
+        self.neg_map = self.maps["neg"]
+        self.sigmoid_map = self.maps["sigmoid"]
+        self.relu_map = self.maps["relu"]
+        self.log_map = self.maps["log"]
+        self.exp_map = self.maps["exp"]
+        self.id_map = self.maps["id"]
+        self.inv_map = self.maps["inv"]
 
-        self.add_reduce = ops.reduce(operators.add, 0.0)
-        self.mul_reduce = ops.reduce(operators.mul, 1.0)
-        self.max_reduce = ops.reduce(operators.max, -np.inf)
+        self.add_zip = self.zips["add"]
+        self.mul_zip = self.zips["mul"]
+        self.lt_zip = self.zips["lt"]
+        self.eq_zip = self.zips["eq"]
+        self.is_close_zip = self.zips["is_close"]
+        self.max_zip = self.zips["max"]
+        self.relu_back_zip = self.backs["relu"]
+        self.log_back_zip = self.backs["log"]
+        self.inv_back_zip = self.backs["inv"]
+
+        self.add_reduce = self.reducers["add"]
+        self.mul_reduce = self.reducers["mul"]
+        self.max_reduce = self.reducers["max"]
         self.matrix_multiply = ops.matrix_multiply
 
     def __repr__(self) -> str:

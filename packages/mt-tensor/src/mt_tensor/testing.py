@@ -435,10 +435,6 @@ def _where_reference(
     return np.asarray(np.where(mask, a, b), dtype=np.float64)
 
 
-INTEGERS = tuple(float(i) for i in range(-10, 11))
-"""Where rounding jumps (inside the default domain)."""
-
-
 TENSOR_OPS: tuple[TensorOpInfo, ...] = (
     TensorOpInfo(
         "sum",
@@ -500,15 +496,6 @@ TENSOR_OPS: tuple[TensorOpInfo, ...] = (
         matmul_shapes().map(lambda ab: (ab, None)),
     ),
     TensorOpInfo(
-        "sqrt", "Sqrt", lambda _, a: a.sqrt(), lambda _, a: np.sqrt(a), _unary(), domain=(0.1, 10.0)
-    ),
-    TensorOpInfo(
-        "tanh", "Tanh", lambda _, a: a.tanh(), lambda _, a: np.tanh(a), _unary(), domain=(-5.0, 5.0)
-    ),
-    TensorOpInfo(
-        "abs", "Abs", lambda _, a: a.abs(), lambda _, a: np.abs(a), _unary(), kinks=lambda _: (0.0,)
-    ),
-    TensorOpInfo(
         "pow_int",
         "Pow",
         lambda p, a: a**p,
@@ -532,24 +519,6 @@ TENSOR_OPS: tuple[TensorOpInfo, ...] = (
         lambda b, a: np.clip(a, *b),
         _unary(_clamp_bounds()),
         kinks=lambda b: tuple(x for x in b if x is not None),
-    ),
-    TensorOpInfo(
-        "floor",
-        "Floor",
-        lambda _, a: a.floor(),
-        lambda _, a: np.floor(a),
-        _unary(),
-        differentiable=False,
-        kinks=lambda _: INTEGERS,
-    ),
-    TensorOpInfo(
-        "trunc",
-        "Trunc",
-        lambda _, a: a.trunc(),
-        lambda _, a: np.trunc(a),
-        _unary(),
-        differentiable=False,
-        kinks=lambda _: INTEGERS,
     ),
     TensorOpInfo(
         "broadcast_to",
