@@ -118,6 +118,61 @@ def ceil(x: Tensor) -> Tensor:
 
 
 @with_out
+def trunc(x: Tensor) -> Tensor:
+    return x.trunc()
+
+
+@with_out
+def round(x: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001 (PyTorch's name)
+    return x.round(decimals)
+
+
+@with_out
+def sign(x: Tensor) -> Tensor:
+    return x.sign()
+
+
+@with_out
+def sin(x: Tensor) -> Tensor:
+    return x.sin()
+
+
+@with_out
+def cos(x: Tensor) -> Tensor:
+    return x.cos()
+
+
+@with_out
+def tan(x: Tensor) -> Tensor:
+    return x.tan()
+
+
+@with_out
+def log1p(x: Tensor) -> Tensor:
+    return x.log1p()
+
+
+@with_out
+def expm1(x: Tensor) -> Tensor:
+    return x.expm1()
+
+
+@with_out
+def erf(x: Tensor) -> Tensor:
+    return x.erf()
+
+
+@with_out
+def rsqrt(x: Tensor) -> Tensor:
+    return x.rsqrt()
+
+
+@with_out
+def reciprocal(x: Tensor) -> Tensor:
+    return x.reciprocal()
+
+
+@with_out
 def pow(x: Tensor, exponent: Any) -> Tensor:  # noqa: A001 (PyTorch's name)
     return x.pow(exponent)
 
@@ -335,12 +390,15 @@ __all__ = [
     "chunk",
     "clamp",
     "clip",
+    "cos",
     "div",
     "divide",
     "dot",
     "eq",
     "equal",
+    "erf",
     "exp",
+    "expm1",
     "flatten",
     "floor",
     "ge",
@@ -350,6 +408,7 @@ __all__ = [
     "isnan",
     "le",
     "log",
+    "log1p",
     "log_softmax",
     "logsumexp",
     "lt",
@@ -367,9 +426,14 @@ __all__ = [
     "numel",
     "permute",
     "pow",
+    "reciprocal",
     "relu",
     "reshape",
+    "round",
+    "rsqrt",
     "sigmoid",
+    "sign",
+    "sin",
     "softmax",
     "split",
     "sqrt",
@@ -380,9 +444,11 @@ __all__ = [
     "subtract",
     "sum",
     "t",
+    "tan",
     "tanh",
     "transpose",
     "true_divide",
+    "trunc",
     "unsqueeze",
     "var",
     "where",

@@ -836,10 +836,10 @@ class Tensor:
         return -self
 
     def reciprocal(self) -> Tensor:
-        return 1.0 / self
+        return self._unary_float(lambda t: t.reciprocal(), "Reciprocal")
 
     def square(self) -> Tensor:
-        return self * self
+        return label(wrap(self._t.square(), self._dtype), "PowBackward0")
 
     # Element-wise functions.
 
@@ -868,11 +868,45 @@ class Tensor:
     def abs(self) -> Tensor:
         return label(wrap(self._t.abs(), self._dtype), "AbsBackward0")
 
+    def sin(self) -> Tensor:
+        return self._unary_float(lambda t: t.sin(), "Sin")
+
+    def cos(self) -> Tensor:
+        return self._unary_float(lambda t: t.cos(), "Cos")
+
+    def tan(self) -> Tensor:
+        return self._unary_float(lambda t: t.tan(), "Tan")
+
+    def log1p(self) -> Tensor:
+        return self._unary_float(lambda t: t.log1p(), "Log1p")
+
+    def expm1(self) -> Tensor:
+        return self._unary_float(lambda t: t.expm1(), "Expm1")
+
+    def erf(self) -> Tensor:
+        return self._unary_float(lambda t: t.erf(), "Erf")
+
+    def rsqrt(self) -> Tensor:
+        return self._unary_float(lambda t: t.rsqrt(), "Rsqrt")
+
+    def sign(self) -> Tensor:
+        return label(wrap(self._t.sign(), self._dtype), "SignBackward0")
+
     def floor(self) -> Tensor:
-        return wrap(self._t.floor(), self._dtype)
+        return label(wrap(self._t.floor(), self._dtype), "FloorBackward0")
 
     def ceil(self) -> Tensor:
-        return wrap(-((-self._t).floor()), self._dtype)
+        return label(wrap(self._t.ceil(), self._dtype), "CeilBackward0")
+
+    def trunc(self) -> Tensor:
+        return label(wrap(self._t.trunc(), self._dtype), "TruncBackward0")
+
+    def round(self, decimals: builtins.int = 0) -> Tensor:
+        """Half to even, as PyTorch; ``decimals`` scales by a power of ten around it."""
+        if decimals == 0:
+            return label(wrap(self._t.round(), self._dtype), "RoundBackward0")
+        scale = 10.0**decimals
+        return label(wrap((self._t * scale).round() / scale, self._dtype), "RoundBackward1")
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 (PyTorch's names)
         if isinstance(min, Tensor) or isinstance(max, Tensor):

@@ -6,6 +6,7 @@ from ..tensors import UnsupportedError, guard_class
 from . import functional, init, utils
 from .layers import (
     ELU,
+    GELU,
     AdaptiveAvgPool2d,
     AvgPool2d,
     BatchNorm1d,
@@ -40,6 +41,7 @@ from .modules import Module, ModuleDict, ModuleList, Parameter, Sequential
 
 __all__ = [
     "ELU",
+    "GELU",
     "AdaptiveAvgPool2d",
     "AvgPool2d",
     "BCELoss",

@@ -63,6 +63,15 @@ def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return wrap(mt_nn.elu(x._t, alpha), x.dtype)
 
 
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    r"""$x \Phi(x)$ with $\Phi$ from ``erf`` (PyTorch's default); the ``"tanh"`` approximation
+    is refused (`NotImplementedError` naming it)."""
+    _floating(x, "gelu")
+    if approximate != "none":
+        raise NotImplementedError(f"gelu(approximate={approximate!r}): only 'none' is supported")
+    return label(wrap(mt_nn.gelu(x._t), x.dtype), "GeluBackward0")
+
+
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """$\frac1\beta \\log(1 + e^{\beta x})$ (stable everywhere, so ``threshold`` is not
     needed: above it the result equals PyTorch's linear branch to float64 precision)."""
