@@ -47,7 +47,8 @@ __all__ = [
 ]
 
 cache.refresh(
-    [k for m in (kernels, matmul, fast_math) for k in vars(m).values() if hasattr(k, "_cache")],
+    kernels.CACHED
+    + [k for m in (kernels, matmul, fast_math) for k in vars(m).values() if hasattr(k, "_cache")],
     [operators, tensor_data, fast_math, kernels, matmul],
 )
 
@@ -64,13 +65,13 @@ _custom: dict[tuple[Callable[..., Kernels], Callable[..., float]], Kernels] = {}
 
 def _kernels(
     table: dict[Callable[..., float], int],
-    known: Kernels,
+    known: tuple[Kernels, ...],
     make: Callable[..., Kernels],
     fn: Callable[..., float],
 ) -> tuple[int, Kernels]:
-    """The op code and kernels for ``fn``: the cached ones for a table operator, else made."""
+    """The op code and kernels for ``fn``: the cached ones for a table primitive, else made."""
     if fn in table:
-        return table[fn], known
+        return table[fn], known[table[fn]]
     if (make, fn) not in _custom:
         _custom[make, fn] = make(fn)
     return -1, _custom[make, fn]
@@ -136,7 +137,7 @@ class FastOps:
     @staticmethod
     def map(fn: UnaryFn) -> MapProto:
         """Element-wise ``fn``; ``a`` broadcast into ``out`` when one is given."""
-        op, kernel = _kernels(kernels.UNARY_CODES, kernels.KNOWN_MAP, kernels.custom_map, fn)
+        op, kernel = _kernels(kernels.UNARY_CODES, kernels.MAP_KERNELS, kernels.custom_map, fn)
 
         def ret(a: Tensor, out: Tensor | None = None) -> Tensor:
             if out is None:
@@ -157,7 +158,7 @@ class FastOps:
     @staticmethod
     def zip(fn: BinaryFn) -> ZipFn:
         """Element-wise ``fn`` of two tensors broadcast to a common shape."""
-        op, kernel = _kernels(kernels.BINARY_CODES, kernels.KNOWN_ZIP, kernels.custom_zip, fn)
+        op, kernel = _kernels(kernels.BINARY_CODES, kernels.ZIP_KERNELS, kernels.custom_zip, fn)
 
         def ret(a: Tensor, b: Tensor) -> Tensor:
             out = _empty(a, zip_shape(a, b))
@@ -174,7 +175,9 @@ class FastOps:
     @staticmethod
     def reduce(fn: BinaryFn, start: float = 0.0) -> ReduceFn:
         """Fold ``fn`` along ``dim`` from ``start``; the dim stays with size 1."""
-        op, kernel = _kernels(kernels.REDUCE_CODES, kernels.KNOWN_REDUCE, kernels.custom_reduce, fn)
+        op, kernel = _kernels(
+            kernels.REDUCE_CODES, kernels.REDUCE_KERNELS, kernels.custom_reduce, fn
+        )
 
         def ret(a: Tensor, dim: int) -> Tensor:
             out = _empty(a, reduce_shape(a, dim), fill=start)

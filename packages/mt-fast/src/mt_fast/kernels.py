@@ -8,11 +8,12 @@ reaches a kernel as one tuple ``(storage, shape, strides)``.
 
 The float functions are stage 0's primitives (`mt_operators.operators.PRIMITIVES`), compiled
 unchanged (but for ``exp``, whose C library call would keep every loop around it scalar: see
-`mt_fast.fast_math`). One kernel per kind (map, zip, reduce) takes the primitive's code, its
-index in ``MAP_FNS``/``ZIP_FNS``/``REDUCE_FNS``, and `dispatch` turns the code into a direct
-call of the loop specialised for that primitive; being top-level functions, the kernels are
-found again in numba's disk cache (``cache=True``) by the next process. The ``*_parallel``
-kernels split the span into chunks over ``prange``; the ``*_span`` kernels are the serial ones.
+`mt_fast.fast_math`). One kernel template per kind (map, zip, reduce) is specialised for each
+primitive (`specialise`); ``MAP_KERNELS[code]`` (``ZIP_KERNELS``, ``REDUCE_KERNELS``) holds the
+kernels of the primitive with that code, its index in ``MAP_FNS``/``ZIP_FNS``/``REDUCE_FNS``.
+Each specialisation has a name of its own, so numba's disk cache (``cache=True``) finds it again
+in the next process, and is compiled only when first used. The ``*_parallel`` kernels split the
+span into chunks over ``prange``; the ``*_span`` kernels are the serial ones.
 Kernels assume checked input: shapes are validated by `mt_fast.fast_ops` before any call.
 """
 
@@ -90,31 +91,6 @@ def compile_operator(
     rebuilt = types.FunctionType(fn.__code__, names, fn.__name__, fn.__defaults__, fn.__closure__)
     done[fn] = jit(rebuilt)
     return done[fn]
-
-
-def dispatch(fns: Sequence[Any], walker: Any) -> Any:
-    """A compiled ``each(op, out, args, start, stop)`` running ``walker(fns[op], out, args,
-    start, stop)``: a chain of ``if op == code`` tests, one per function, each calling the
-    walker specialised for its function directly (no function pointer, so loops vectorise)."""
-    each: Any = _nothing
-    for code in reversed(range(len(fns))):
-        each = _step(code, fns[code], walker, each)
-    return each
-
-
-def _step(code: int, fn: Any, walker: Any, rest: Any) -> Any:
-    def step(op: int, out: Operand, args: Any, start: int, stop: int) -> None:
-        if op == code:
-            walker(fn, out, args, start, stop)
-        else:
-            rest(op, out, args, start, stop)
-
-    return numba.njit(step)
-
-
-@numba.njit
-def _nothing(op: int, out: Operand, args: Any, start: int, stop: int) -> None:
-    """The end of a `dispatch` chain: an unknown code does nothing (codes are checked first)."""
 
 
 _done: dict[Callable[..., float], Any] = {operators.exp: fast_math.exp}
@@ -252,51 +228,40 @@ def _reduce_rows(fn: Any, out_: Operand, args: tuple[Operand, int], start: int, 
         i += count
 
 
-_map_each = dispatch(MAP_FNS, _map_rows)
-_zip_each = dispatch(ZIP_FNS, _zip_rows)
-_reduce_each = dispatch(REDUCE_FNS, _reduce_rows)
+# The kernels: templates specialised for each primitive (`specialise`), the primitive a
+# constant of the compiled code. Each specialisation is a top-level function with a name of its
+# own (``map_span_exp``), so numba's disk cache finds it again, and it is compiled on the first
+# call that needs it: a program compiles the primitives it uses, not the whole table.
+
+_fn: Any = None
+"""The primitive a template calls; each specialisation binds its own."""
 
 
-# One cached kernel per kind, the primitive chosen by its code.
+def _map_span(op: int, out: Operand, a: Operand, start: int, stop: int) -> None:
+    _map_rows(_fn, out, (a,), start, stop)
 
 
-@serial
-def map_span(op: int, out: Operand, a: Operand, start: int, stop: int) -> None:
-    """``out[i] = f(a[broadcast(i)])`` for output ordinals in ``[start, stop)``; f by code."""
-    _map_each(op, out, (a,), start, stop)
+def _zip_span(op: int, out: Operand, a: Operand, b: Operand, start: int, stop: int) -> None:
+    _zip_rows(_fn, out, (a, b), start, stop)
 
 
-@serial
-def zip_span(op: int, out: Operand, a: Operand, b: Operand, start: int, stop: int) -> None:
-    """``out[i] = f(a[broadcast(i)], b[broadcast(i)])`` over ``[start, stop)``; f by code."""
-    _zip_each(op, out, (a, b), start, stop)
+def _reduce_span(op: int, out: Operand, a: Operand, dim: int, start: int, stop: int) -> None:
+    _reduce_rows(_fn, out, (a, dim), start, stop)
 
 
-@serial
-def reduce_span(op: int, out: Operand, a: Operand, dim: int, start: int, stop: int) -> None:
-    """Fold ``a`` along ``dim`` into the outputs ``[start, stop)`` (already holding the start)."""
-    _reduce_each(op, out, (a, dim), start, stop)
-
-
-@parallel
-def map_parallel(op: int, out: Operand, a: Operand, size: int, chunks: int) -> None:
-    """`map_span` over ``size`` outputs split into ``chunks`` run on threads."""
+def _map_parallel(op: int, out: Operand, a: Operand, size: int, chunks: int) -> None:
     for c in numba.prange(chunks):
-        _map_each(op, out, (a,), c * size // chunks, (c + 1) * size // chunks)
+        _map_rows(_fn, out, (a,), c * size // chunks, (c + 1) * size // chunks)
 
 
-@parallel
-def zip_parallel(op: int, out: Operand, a: Operand, b: Operand, size: int, chunks: int) -> None:
-    """`zip_span` over ``size`` outputs split into ``chunks`` run on threads."""
+def _zip_parallel(op: int, out: Operand, a: Operand, b: Operand, size: int, chunks: int) -> None:
     for c in numba.prange(chunks):
-        _zip_each(op, out, (a, b), c * size // chunks, (c + 1) * size // chunks)
+        _zip_rows(_fn, out, (a, b), c * size // chunks, (c + 1) * size // chunks)
 
 
-@parallel
-def reduce_parallel(op: int, out: Operand, a: Operand, dim: int, size: int, chunks: int) -> None:
-    """`reduce_span` over ``size`` outputs split into ``chunks`` run on threads."""
+def _reduce_parallel(op: int, out: Operand, a: Operand, dim: int, size: int, chunks: int) -> None:
     for c in numba.prange(chunks):
-        _reduce_each(op, out, (a, dim), c * size // chunks, (c + 1) * size // chunks)
+        _reduce_rows(_fn, out, (a, dim), c * size // chunks, (c + 1) * size // chunks)
 
 
 class Kernels(NamedTuple):
@@ -306,62 +271,98 @@ class Kernels(NamedTuple):
     parallel: Callable[..., None]
 
 
-KNOWN_MAP = Kernels(map_span, map_parallel)
-KNOWN_ZIP = Kernels(zip_span, zip_parallel)
-KNOWN_REDUCE = Kernels(reduce_span, reduce_parallel)
+def specialise(
+    span: Callable[..., None], par: Callable[..., None], fn: Any, name: str, cache: bool = True
+) -> Kernels:
+    """The templates ``span`` and ``par`` compiled for the compiled float function ``fn``, as
+    functions named ``<template>_<name>`` (their disk-cache key)."""
+
+    def bind(template: Callable[..., None]) -> Callable[..., None]:
+        names = {**template.__globals__, "_fn": fn}
+        title = f"{template.__name__.lstrip('_')}_{name}"
+        bound = types.FunctionType(template.__code__, names, title)
+        bound.__qualname__ = title
+        return bound
+
+    return Kernels(serial(bind(span), cache=cache), parallel(bind(par), cache=cache))
 
 
-# Any other float function: the same walkers behind a one-entry dispatch, in kernels made for it
-# (numba's disk cache cannot key on a closure, so these compile once per process;
-# `mt_fast.fast_ops` keeps them in a dict). A builtin such as ``math.exp`` is called from a
-# Python function, which numba can compile.
+def _names(fns: Sequence[Callable[..., float]]) -> list[str]:
+    """A distinct name per code: the function's own, suffixed with its code (lambdas, repeats)."""
+    return [f"{getattr(fn, '__name__', 'fn').strip('<>')}_{code}" for code, fn in enumerate(fns)]
 
 
-def _custom(fn: Callable[..., float], arity: int, walk: Any) -> Any:
-    """A one-entry `dispatch` of ``fn`` (wrapped in a Python function when it is a builtin)."""
+MAP_KERNELS = tuple(
+    specialise(_map_span, _map_parallel, fn, name)
+    for fn, name in zip(MAP_FNS, _names(operators.MAP_FNS), strict=True)
+)
+ZIP_KERNELS = tuple(
+    specialise(_zip_span, _zip_parallel, fn, name)
+    for fn, name in zip(ZIP_FNS, _names(operators.ZIP_FNS), strict=True)
+)
+REDUCE_KERNELS = tuple(
+    specialise(_reduce_span, _reduce_parallel, fn, name)
+    for fn, name in zip(REDUCE_FNS, _names(operators.REDUCE_FNS), strict=True)
+)
+"""The cached kernels of each kind, by op code: ``MAP_KERNELS[code].span(code, out, a, ...)``."""
+CACHED = [k for table in (MAP_KERNELS, ZIP_KERNELS, REDUCE_KERNELS) for pair in table for k in pair]
+"""Every disk-cached kernel of this module (for `mt_fast.cache.refresh`)."""
+
+
+def map_span(op: int, out: Operand, a: Operand, start: int, stop: int) -> None:
+    """``out[i] = f(a[broadcast(i)])`` for output ordinals in ``[start, stop)``; f by code."""
+    MAP_KERNELS[op].span(op, out, a, start, stop)
+
+
+def zip_span(op: int, out: Operand, a: Operand, b: Operand, start: int, stop: int) -> None:
+    """``out[i] = f(a[broadcast(i)], b[broadcast(i)])`` over ``[start, stop)``; f by code."""
+    ZIP_KERNELS[op].span(op, out, a, b, start, stop)
+
+
+def reduce_span(op: int, out: Operand, a: Operand, dim: int, start: int, stop: int) -> None:
+    """Fold ``a`` along ``dim`` into the outputs ``[start, stop)`` (already holding the start)."""
+    REDUCE_KERNELS[op].span(op, out, a, dim, start, stop)
+
+
+def map_parallel(op: int, out: Operand, a: Operand, size: int, chunks: int) -> None:
+    """`map_span` over ``size`` outputs split into ``chunks`` run on threads."""
+    MAP_KERNELS[op].parallel(op, out, a, size, chunks)
+
+
+def zip_parallel(op: int, out: Operand, a: Operand, b: Operand, size: int, chunks: int) -> None:
+    """`zip_span` over ``size`` outputs split into ``chunks`` run on threads."""
+    ZIP_KERNELS[op].parallel(op, out, a, b, size, chunks)
+
+
+def reduce_parallel(op: int, out: Operand, a: Operand, dim: int, size: int, chunks: int) -> None:
+    """`reduce_span` over ``size`` outputs split into ``chunks`` run on threads."""
+    REDUCE_KERNELS[op].parallel(op, out, a, dim, size, chunks)
+
+
+# Any other float function: the same templates specialised for it, not cached (numba's disk
+# cache would key on a name, not on the function; `mt_fast.fast_ops` keeps them in a dict, so
+# they compile once per process). A builtin such as ``math.exp`` is called from a Python
+# function, which numba can compile.
+
+
+def _custom(fn: Callable[..., float], arity: int, span: Any, par: Any) -> Kernels:
+    """``span``/``par`` specialised for ``fn`` (wrapped in a Python function if a builtin)."""
     if not inspect.isfunction(fn):
         builtin = fn
         fn = (lambda x: builtin(x)) if arity == 1 else (lambda x, y: builtin(x, y))
-    return dispatch([compile_operator(fn, scalar, dict(_done))], walk)
+    return specialise(span, par, compile_operator(fn, scalar, dict(_done)), "custom", cache=False)
 
 
 def custom_map(fn: Callable[[float], float]) -> Kernels:
     """Map kernels for a float function outside the table (``op`` is ignored)."""
-    each = _custom(fn, 1, _map_rows)
-
-    def span(op: int, out: Operand, a: Operand, start: int, stop: int) -> None:
-        each(0, out, (a,), start, stop)
-
-    def par(op: int, out: Operand, a: Operand, size: int, chunks: int) -> None:
-        for c in numba.prange(chunks):
-            each(0, out, (a,), c * size // chunks, (c + 1) * size // chunks)
-
-    return Kernels(serial(span, cache=False), parallel(par, cache=False))
+    return _custom(fn, 1, _map_span, _map_parallel)
 
 
 def custom_zip(fn: Callable[[float, float], float]) -> Kernels:
     """Zip kernels for a float function outside the table (``op`` is ignored)."""
-    each = _custom(fn, 2, _zip_rows)
-
-    def span(op: int, out: Operand, a: Operand, b: Operand, start: int, stop: int) -> None:
-        each(0, out, (a, b), start, stop)
-
-    def par(op: int, out: Operand, a: Operand, b: Operand, size: int, chunks: int) -> None:
-        for c in numba.prange(chunks):
-            each(0, out, (a, b), c * size // chunks, (c + 1) * size // chunks)
-
-    return Kernels(serial(span, cache=False), parallel(par, cache=False))
+    return _custom(fn, 2, _zip_span, _zip_parallel)
 
 
 def custom_reduce(fn: Callable[[float, float], float]) -> Kernels:
     """Reduce kernels for a float function outside the table (``op`` is ignored)."""
-    each = _custom(fn, 2, _reduce_rows)
-
-    def span(op: int, out: Operand, a: Operand, dim: int, start: int, stop: int) -> None:
-        each(0, out, (a, dim), start, stop)
-
-    def par(op: int, out: Operand, a: Operand, dim: int, size: int, chunks: int) -> None:
-        for c in numba.prange(chunks):
-            each(0, out, (a, dim), c * size // chunks, (c + 1) * size // chunks)
-
-    return Kernels(serial(span, cache=False), parallel(par, cache=False))
+    return _custom(fn, 2, _reduce_span, _reduce_parallel)
