@@ -63,6 +63,20 @@ def test_each_backend_knows_its_name_and_moves_tensors(name: str) -> None:
     assert t.to(name) is t
 
 
+@pytest.mark.parametrize("name", BACKENDS)
+def test_each_backend_declares_its_device_and_whether_it_compiles(name: str) -> None:
+    backend = get_backend(name)
+    assert backend.device in {"cpu", "cuda"}
+    assert backend.cuda == (backend.device == "cuda")
+    assert backend.compiled == (name in {"fast", "cuda"}), "only numba backends compile"
+    assert get_backend(backend) is backend, "a backend passes through get_backend unchanged"
+
+
+def test_get_backend_refuses_what_is_neither_a_name_nor_a_backend() -> None:
+    with pytest.raises(TypeError, match=r"name or a TensorBackend.*int"):
+        get_backend(3)  # type: ignore[arg-type]  # the wrong type is the point
+
+
 def test_default_is_the_best_installed(clean_default: None) -> None:
     best = next(n for n in backends.PREFERENCE if n in installed_backends())
     assert default_backend().name == best

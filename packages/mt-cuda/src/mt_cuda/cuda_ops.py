@@ -102,7 +102,8 @@ class CudaOps:
     """
 
     name = "cuda"
-    cuda = True
+    device = "cuda"
+    compiled = True
 
     def __init__(self, threads: int | None = None, tile: int | None = None) -> None:
         if threads is not None and (not 1 <= threads <= 1024 or threads & (threads - 1)):

@@ -132,7 +132,8 @@ class FastOps:
     """Numba kernels over strided storage: flat loops, strided rows, blocked matmul."""
 
     name = "fast"
-    cuda = False
+    device = "cpu"
+    compiled = True
 
     @staticmethod
     def map(fn: UnaryFn) -> MapProto:

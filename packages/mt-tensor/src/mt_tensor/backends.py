@@ -43,10 +43,15 @@ def installed_backends() -> list[str]:
     return sorted(names, key=lambda n: (*PREFERENCE, n).index(n))
 
 
-def get_backend(name: str) -> TensorBackend:
-    """The backend called ``name``; `ValueError` listing the installed ones if unknown."""
+def get_backend(name: str | TensorBackend) -> TensorBackend:
+    """The backend called ``name`` (a backend is returned as it is); `ValueError` listing the
+    installed ones if unknown."""
+    if isinstance(name, TensorBackend):
+        return name
     if not isinstance(name, str):
-        raise TypeError(f"backend name must be a str, got {type(name).__name__}: {name!r}")
+        raise TypeError(
+            f"backend must be a name or a TensorBackend, got {type(name).__name__}: {name!r}"
+        )
     with _lock:
         if name in _loaded:
             return _loaded[name]

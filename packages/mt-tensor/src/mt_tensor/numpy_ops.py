@@ -74,7 +74,8 @@ class NumpyOps:
     """Vectorised primitives over `as_strided` views of the storage."""
 
     name = "numpy"
-    cuda = False
+    device = "cpu"
+    compiled = False
 
     @staticmethod
     def map(fn: UnaryFn) -> MapProto:

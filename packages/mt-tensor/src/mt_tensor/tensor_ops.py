@@ -67,7 +67,10 @@ class TensorOps(Protocol):
     """The primitives a backend provides."""
 
     name: str
-    cuda: bool
+    device: str
+    """Where its storage lives: ``"cpu"`` or ``"cuda"``."""
+    compiled: bool
+    """Whether its kernels are compiled (numba) rather than run by the interpreter or numpy."""
 
     def map(self, fn: UnaryFn) -> MapProto:
         """Apply ``fn`` to every element."""
@@ -103,7 +106,9 @@ class TensorBackend:
             ops = ops()
         self.ops = ops
         self.name = name or ops.name
-        self.cuda = ops.cuda
+        self.device = ops.device
+        self.compiled = ops.compiled
+        self.cuda = ops.device == "cuda"
         self.maps: dict[str, MapProto] = {p.name: ops.map(p.fn) for p in operators.UNARY}
         self.backs: dict[str, ZipFn] = {
             p.name: ops.zip(p.back) for p in operators.UNARY if p.back is not None
@@ -294,7 +299,8 @@ class SimpleOps:
     """The course's reference backend: readable loops over every index, in Python."""
 
     name = "simple"
-    cuda = False
+    device = "cpu"
+    compiled = False
 
     @staticmethod
     def map(fn: UnaryFn) -> MapProto:
