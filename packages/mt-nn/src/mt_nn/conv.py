@@ -20,7 +20,7 @@ import numpy.typing as npt
 from numba import njit, prange
 
 from mt_autodiff import Context
-from mt_tensor import Function, Tensor, TensorBackend
+from mt_tensor import Function, Tensor
 
 __all__ = [
     "Conv1dFun",
@@ -237,10 +237,6 @@ def grad_weight_parallel(grad_w: Array, grad_out: Array, padded: Array, geometry
         _grad_weight_task(grad_w, grad_out, padded, geometry, task)
 
 
-def _from_array(backend: TensorBackend, values: Array) -> Tensor:
-    return Tensor.make(values.ravel(), values.shape, backend=backend)
-
-
 def _threads(work: int) -> bool:
     """Whether ``work`` multiply-adds go to the parallel kernels."""
     return work >= PARALLEL_MIN
@@ -290,7 +286,7 @@ class Conv2dFun(Function):
         (forward_parallel if parallel else forward_serial)(out, flat, weights, shift, geometry)
         saved = (flat, weights, bias is not None, input_grad, geometry, (h, w), parallel)
         ctx.save_for_backward(*saved)
-        return _from_array(inp.backend, out)
+        return Tensor.from_numpy(out, inp.backend, copy=False)
 
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, ...]:
@@ -302,9 +298,12 @@ class Conv2dFun(Function):
             (grad_input_parallel if parallel else grad_input_serial)(grad_in, g, weights, geometry)
         (grad_weight_parallel if parallel else grad_weight_serial)(grad_w, g, flat, geometry)
         backend = grad_output.backend
-        grads: tuple[Tensor, ...] = (_from_array(backend, grad_in), _from_array(backend, grad_w))
+        grads: tuple[Tensor, ...] = (
+            Tensor.from_numpy(grad_in, backend, copy=False),
+            Tensor.from_numpy(grad_w, backend, copy=False),
+        )
         if has_bias:
-            grads += (_from_array(backend, g.sum(axis=(0, 2, 3))),)
+            grads += (Tensor.from_numpy(g.sum(axis=(0, 2, 3)), backend, copy=False),)
         return grads
 
 
@@ -420,7 +419,7 @@ def conv1d(
 
 
 def _constant(like: Tensor, values: Array) -> Tensor:
-    return _from_array(like.backend, np.ascontiguousarray(values))
+    return Tensor.from_numpy(np.ascontiguousarray(values), like.backend, copy=False)
 
 
 def _selection(out_n: int, n: int, k: int, stride: int, pad: int) -> Array:

@@ -17,22 +17,15 @@ import numpy as np
 import numpy.typing as npt
 
 from mt_operators import datasets as point_sets
-from mt_tensor import Tensor, TensorBackend, default_backend, get_backend
+from mt_tensor import Tensor, TensorBackend, get_backend
 
 BackendLike = TensorBackend | str | None
 TEST_EVERY = 5
 """`digits_dataset` puts images whose index is a multiple of this in the test set."""
 
 
-def _backend(backend: BackendLike) -> TensorBackend:
-    if backend is None:
-        return default_backend()
-    return get_backend(backend) if isinstance(backend, str) else backend
-
-
 def _tensor(values: npt.NDArray[np.float64], backend: BackendLike) -> Tensor:
-    values = np.ascontiguousarray(values, dtype=np.float64)
-    return Tensor.make(values.ravel(), values.shape, backend=_backend(backend))
+    return Tensor.from_numpy(values, get_backend(backend), copy=False)
 
 
 @dataclass(frozen=True)

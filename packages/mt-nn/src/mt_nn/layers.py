@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from mt_operators import Module, Parameter
-from mt_tensor import Tensor, TensorBackend, default_backend, get_backend
+from mt_tensor import Tensor, TensorBackend, get_backend
 
 from . import nn
 from .conv import conv1d, conv2d
@@ -20,16 +20,10 @@ from .norm import batch_norm, layer_norm
 BackendLike = TensorBackend | str | None
 
 
-def _backend(backend: BackendLike) -> TensorBackend:
-    if backend is None:
-        return default_backend()
-    return get_backend(backend) if isinstance(backend, str) else backend
-
-
 def _uniform(shape: tuple[int, ...], fan_in: int, backend: BackendLike) -> Parameter:
     bound = 1.0 / math.sqrt(fan_in)
     values = nn.generator().uniform(-bound, bound, size=shape)
-    return Parameter(Tensor.make(values.ravel(), shape, backend=_backend(backend)))
+    return Parameter(Tensor.from_numpy(values, get_backend(backend), copy=False))
 
 
 def _positive(name: str, value: int) -> int:
@@ -236,7 +230,7 @@ class LayerNorm(Module):
         self.eps = eps
         if elementwise_affine:
             size = math.prod(self.normalized_shape)
-            b = _backend(backend)
+            b = get_backend(backend)
             self.weight = Parameter(Tensor.make([1.0] * size, self.normalized_shape, backend=b))
             self.bias = Parameter(Tensor.make([0.0] * size, self.normalized_shape, backend=b))
 
@@ -270,7 +264,7 @@ class BatchNorm(Module):
         super().__init__()
         self.num_features = _positive("num_features", num_features)
         self.eps, self.momentum = eps, momentum
-        b = _backend(backend)
+        b = get_backend(backend)
         ones = [1.0] * num_features
         if affine:
             self.weight = Parameter(Tensor.make(ones, (num_features,), backend=b))

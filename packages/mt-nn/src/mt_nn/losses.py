@@ -134,7 +134,7 @@ def one_hot(target: Tensor, classes: int) -> Tensor:
         raise ValueError(f"class label {int(labels.max())} out of range for {classes} classes")
     rows = np.zeros((labels.size, classes))
     rows[np.arange(labels.size), labels.astype(np.int64)] = 1.0
-    return Tensor.make(rows.ravel(), rows.shape, backend=target.backend)
+    return Tensor.from_numpy(rows, target.backend, copy=False)
 
 
 def nll_loss(x: Tensor, target: Tensor, reduction: Reduction = "mean") -> Tensor:

@@ -43,11 +43,13 @@ def installed_backends() -> list[str]:
     return sorted(names, key=lambda n: (*PREFERENCE, n).index(n))
 
 
-def get_backend(name: str | TensorBackend) -> TensorBackend:
-    """The backend called ``name`` (a backend is returned as it is); `ValueError` listing the
-    installed ones if unknown."""
+def get_backend(name: str | TensorBackend | None) -> TensorBackend:
+    """The backend called ``name`` (a backend is returned as it is, ``None`` is the default
+    backend); `ValueError` listing the installed ones if unknown."""
     if isinstance(name, TensorBackend):
         return name
+    if name is None:
+        return default_backend()
     if not isinstance(name, str):
         raise TypeError(
             f"backend must be a name or a TensorBackend, got {type(name).__name__}: {name!r}"

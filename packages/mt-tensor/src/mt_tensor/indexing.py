@@ -35,11 +35,6 @@ def _values(t: Tensor) -> npt.NDArray[np.float64]:
     return t.to_numpy()
 
 
-def _from_numpy(like: Tensor, values: npt.ArrayLike) -> Tensor:
-    array = np.array(values, dtype=np.float64, order="C")
-    return Tensor.make(array.ravel(), array.shape, backend=like.backend)
-
-
 def _array_part(part: Any, key: Any, shape: tuple[int, ...]) -> npt.NDArray[Any]:
     """An index array (integers or a boolean mask) from a list, an array or a tensor."""
     array = part.to_numpy() if isinstance(part, Tensor) else np.asarray(part)
@@ -92,7 +87,7 @@ class GetItem(Function):
     def forward(ctx: Context, a: Tensor, key: NumpyKey) -> Tensor:
         """``a[key]`` as a new tensor."""
         ctx.save_for_backward(a.shape, key)
-        return _from_numpy(a, _values(a)[key])
+        return Tensor.from_numpy(_values(a)[key], a.backend)
 
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> Tensor:
@@ -100,7 +95,7 @@ class GetItem(Function):
         shape, key = ctx.saved_values
         grad = np.zeros(shape)
         np.add.at(grad, key, _values(grad_output))
-        return _from_numpy(grad_output, grad)
+        return Tensor.from_numpy(grad, grad_output.backend)
 
 
 class IndexPut(Function):
@@ -120,7 +115,7 @@ class IndexPut(Function):
                 f"{target_shape}"
             ) from None
         ctx.save_for_backward(key)
-        return _from_numpy(a, out)
+        return Tensor.from_numpy(out, a.backend)
 
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
@@ -129,7 +124,9 @@ class IndexPut(Function):
         g = _values(grad_output)
         grad_a = g.copy()
         grad_a[key] = 0.0
-        return _from_numpy(grad_output, grad_a), _from_numpy(grad_output, g[key])
+        return Tensor.from_numpy(grad_a, grad_output.backend), Tensor.from_numpy(
+            g[key], grad_output.backend
+        )
 
 
 class Cat(Function):
@@ -138,14 +135,16 @@ class Cat(Function):
         """The tensors joined along ``dim``."""
         sizes = [t.shape[dim] for t in tensors]
         ctx.save_for_backward(dim, sizes)
-        return _from_numpy(tensors[0], np.concatenate([_values(t) for t in tensors], axis=dim))
+        return Tensor.from_numpy(
+            np.concatenate([_values(t) for t in tensors], axis=dim), tensors[0].backend
+        )
 
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, ...]:
         """The gradient cut back into each input's piece."""
         dim, sizes = ctx.saved_values
         pieces = np.split(_values(grad_output), np.cumsum(sizes)[:-1], axis=dim)
-        return tuple(_from_numpy(grad_output, p) for p in pieces)
+        return tuple(Tensor.from_numpy(p, grad_output.backend) for p in pieces)
 
 
 class Where(Function):
@@ -153,7 +152,7 @@ class Where(Function):
     def forward(ctx: Context, condition: npt.NDArray[np.bool_], a: Tensor, b: Tensor) -> Tensor:
         """``a`` where ``condition`` holds, else ``b`` (all three broadcast)."""
         ctx.save_for_backward(condition)
-        return _from_numpy(a, np.where(condition, _values(a), _values(b)))
+        return Tensor.from_numpy(np.where(condition, _values(a), _values(b)), a.backend)
 
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
@@ -161,8 +160,8 @@ class Where(Function):
         (condition,) = ctx.saved_values
         g = _values(grad_output)
         return (
-            _from_numpy(grad_output, np.where(condition, g, 0.0)),
-            _from_numpy(grad_output, np.where(condition, 0.0, g)),
+            Tensor.from_numpy(np.where(condition, g, 0.0), grad_output.backend),
+            Tensor.from_numpy(np.where(condition, 0.0, g), grad_output.backend),
         )
 
 
@@ -173,14 +172,14 @@ class Pad(Function):
     ) -> Tensor:
         """``a`` with ``widths[d] = (before, after)`` elements of ``value`` around dim ``d``."""
         ctx.save_for_backward(a.shape, widths)
-        return _from_numpy(a, np.pad(_values(a), widths, constant_values=value))
+        return Tensor.from_numpy(np.pad(_values(a), widths, constant_values=value), a.backend)
 
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> Tensor:
         """The gradient of the original elements: the middle of the output's gradient."""
         shape, widths = ctx.saved_values
         middle = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, shape, strict=True))
-        return _from_numpy(grad_output, _values(grad_output)[middle])
+        return Tensor.from_numpy(_values(grad_output)[middle], grad_output.backend)
 
 
 def index(a: Tensor, key: Key) -> Tensor:

@@ -65,11 +65,6 @@ def _reducer(fn: BinaryFn) -> np.ufunc:
     return np.frompyfunc(fn, 2, 1)
 
 
-def _from_array(like: Tensor, values: Array) -> Tensor:
-    values = np.asarray(values, dtype=np.float64, order="C")
-    return like.make(values.ravel(), values.shape, backend=like.backend)
-
-
 class NumpyOps:
     """Vectorised primitives over `as_strided` views of the storage."""
 
@@ -86,7 +81,7 @@ class NumpyOps:
             with np.errstate(all="ignore"):
                 values = np.asarray(ufunc(a._tensor.to_numpy()), dtype=np.float64)
             if out is None:
-                return _from_array(a, values)
+                return a.from_numpy(values, a.backend, copy=False)
             out._tensor.to_numpy()[...] = values
             return out
 
@@ -107,7 +102,7 @@ class NumpyOps:
                 )
             if values.shape != shape:  # a ufunc broadcasts already; frompyfunc may not
                 values = np.broadcast_to(values, shape)
-            return _from_array(a, values)
+            return a.from_numpy(values, a.backend, copy=False)
 
         return ret
 
@@ -120,7 +115,9 @@ class NumpyOps:
             shape = reduce_shape(a, dim)
             with np.errstate(all="ignore"):
                 values = ufunc.reduce(a._tensor.to_numpy(), axis=dim, keepdims=True, initial=start)
-            return _from_array(a, np.asarray(values, dtype=np.float64).reshape(shape))
+            return a.from_numpy(
+                np.asarray(values, dtype=np.float64).reshape(shape), a.backend, copy=False
+            )
 
         return ret
 
@@ -129,4 +126,4 @@ class NumpyOps:
         """Batched product with `numpy.matmul` (BLAS)."""
         shape = matmul_shape(a, b)
         values = np.matmul(a._tensor.to_numpy(), b._tensor.to_numpy())
-        return _from_array(a, values.reshape(shape))
+        return a.from_numpy(values.reshape(shape), a.backend, copy=False)

@@ -118,6 +118,15 @@ class Tensor:
         """A tensor over ``storage`` with the given shape (and strides)."""
         return Tensor(TensorData(storage, shape, strides), backend=backend)
 
+    @staticmethod
+    def from_numpy(
+        values: npt.ArrayLike, backend: TensorBackend | None = None, *, copy: bool = True
+    ) -> Tensor:
+        """A tensor of ``values`` (any array-like, as float64) on ``backend``; ``copy=False``
+        lets the tensor share a C-contiguous float64 array (for kernels' fresh results)."""
+        array = (np.array if copy else np.asarray)(values, dtype=np.float64, order="C")
+        return Tensor.make(array.ravel(), array.shape, backend=backend)
+
     def zeros(self, shape: UserShape | None = None) -> Tensor:
         """Zeros on this tensor's backend, of ``shape`` (default: this tensor's)."""
         shape = tuple(self.shape if shape is None else shape)
