@@ -15,8 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from minitorch.cli import DATASETS, DIGITS, build_parser
+from minitorch.cli import build_parser
 from minitorch.runs import TrainConfig, run
+from minitorch.settings import DATASETS, DIGITS
 
 TARGET = 0.95
 

@@ -132,7 +132,7 @@ def test_a_missing_optional_dependency_is_one_line_with_status_1(
 ) -> None:
     from minitorch import checkpoint
 
-    def no_sklearn(config: dict[str, object]) -> None:
+    def no_sklearn(config: object, backend: object) -> None:
         raise ImportError("the digits dataset ships with scikit-learn: pip install mt-nn[datasets]")
 
     monkeypatch.setattr(checkpoint, "load_data", no_sklearn)
@@ -147,8 +147,8 @@ def test_a_missing_optional_dependency_is_one_line_with_status_1(
 
 
 def test_defaults_follow_the_dataset_and_give_way_to_arguments(tmp_path: Path) -> None:
-    from minitorch.cli import DEFAULTS, build_parser
-    from minitorch.runs import TrainConfig
+    from minitorch.cli import build_parser
+    from minitorch.settings import DEFAULTS, TrainConfig
 
     def config(*argv: str) -> TrainConfig:
         args = build_parser().parse_args(["train", *argv, "--out", str(tmp_path)])

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from minitorch import checkpoint
+from minitorch import checkpoint, settings
 from minitorch import torch as mt_torch
+from minitorch.settings import TrainConfig
 from minitorch.torch import nn
 from minitorch.torch.tensors import _unpickle
 
@@ -40,7 +41,7 @@ def saved(config: dict[str, Any]) -> dict[str, np.ndarray[Any, Any]]:
 
 
 def arrays_of(config: dict[str, Any]) -> dict[str, np.ndarray[Any, Any]]:
-    model = checkpoint.build_model(config)
+    model = checkpoint.build_model(TrainConfig.from_saved(config))
     out = {}
     for name, p in model.named_parameters():
         value = p.value
@@ -313,8 +314,9 @@ def test_parameter_shapes_match_the_built_models() -> None:
     for config in configs:
         built = {n: tuple(np.shape(a)) for n, a in arrays_of(config).items()}
         del built[checkpoint.CONFIG_KEY]
-        assert built == checkpoint.parameter_shapes(config)
-        assert sum(int(np.prod(s)) for s in built.values()) == checkpoint.parameter_count(config)
+        typed = TrainConfig.from_saved(config)
+        assert built == settings.parameter_shapes(typed)
+        assert sum(int(np.prod(s)) for s in built.values()) == settings.parameter_count(typed)
 
 
 # --- torch.load ------------------------------------------------------------------------------

@@ -2,33 +2,46 @@
 
 A saved model is rebuilt from its settings (dataset, model, backend, hidden, seed, samples) and
 its parameters are put back, so ``minitorch predict`` and the API see the trained model again.
+The two run kinds meet here once each: the stage-1 `ScalarNetwork` and the tensor models (`MLP`,
+`LeNet`) on a `TensorBackend` resolved by the caller.
 """
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import math
 import os
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .cli import CommandError
+import mt_nn
+from mt_autodiff import Scalar
+from mt_autodiff.train import ScalarNetwork
+from mt_autodiff.train import predict as scalar_predict
+from mt_operators import Module
+from mt_operators import datasets as point_sets
+from mt_tensor import Tensor, TensorBackend, get_backend
+
 from .plots import FloatArray, IntArray
+from .settings import (
+    DIGIT_CLASSES,
+    CommandError,
+    TrainConfig,
+    check_settings,
+    parameter_count,
+    parameter_shapes,
+)
 
 CONFIG_KEY = "__config__"
-DIGIT_CLASSES = 10
-
-
-def nn_module(name: str) -> Any:
-    """The mt_nn submodule ``name``, imported when first needed."""
-    return importlib.import_module(f"mt_nn.{name}")
+Model = ScalarNetwork | Module
+"""A trained model of either run kind."""
 
 
 def write_atomically(path: Path, data: bytes) -> Path:
@@ -43,72 +56,76 @@ def write_atomically(path: Path, data: bytes) -> Path:
     return path
 
 
-def save(path: Path, model: Any, config: dict[str, Any]) -> Path:
+def _values(value: Scalar | Tensor) -> np.ndarray[Any, np.dtype[np.float64]]:
+    return np.asarray(value.to_numpy() if isinstance(value, Tensor) else value.data)
+
+
+def save(path: Path, model: Model, config: TrainConfig) -> Path:
     """Write every parameter of ``model`` (by dotted name) and ``config`` into ``path``."""
-    arrays: dict[str, Any] = {}
-    for name, p in model.named_parameters():
-        value = p.value
-        arrays[name] = np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value.data)
-    arrays[CONFIG_KEY] = np.asarray(json.dumps(config))
+    arrays: dict[str, Any] = {
+        n: _values(p.value) for n, p in model.named_parameters()
+    }  # Any: numpy's savez stub reads **kwds against allow_pickle
+    arrays[CONFIG_KEY] = np.asarray(json.dumps(config.saved()))
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return write_atomically(path, buffer.getvalue())
 
 
-def build_model(config: dict[str, Any]) -> Any:
-    """A fresh, untrained model for these settings."""
-    if config["backend"] == "scalar":
-        from mt_autodiff.train import ScalarNetwork
-
-        return ScalarNetwork(config["hidden"], seed=config["seed"])
-    models = nn_module("models")
-    nn_module("nn").manual_seed(config["seed"])  # --seed fixes the initial weights too
-    if config["model"] == "cnn":
-        hidden = config["hidden"]
-        return models.LeNet(channels=(hidden, 2 * hidden), backend=config["backend"])
-    in_features = 64 if config["dataset"] == "digits" else 2
-    out_features = DIGIT_CLASSES if config["dataset"] == "digits" else 2
-    return models.MLP(in_features, config["hidden"], out_features, backend=config["backend"])
+def build_scalar(config: TrainConfig) -> ScalarNetwork:
+    """A fresh, untrained Scalar MLP for these settings."""
+    return ScalarNetwork(config.hidden, seed=config.seed)
 
 
-def load_data(config: dict[str, Any]) -> tuple[Any, Any]:
-    """The train and test `Dataset` for these settings, on their backend."""
-    data = nn_module("data")
-    if config["dataset"] == "digits":
-        train, test = data.digits_dataset(backend=config["backend"])
-        if config["samples"] is not None and config["samples"] < len(train):
-            train = first(train, config["samples"], config["backend"])
+def build_tensor(config: TrainConfig, backend: TensorBackend) -> Module:
+    """A fresh, untrained tensor model for these settings, on ``backend``."""
+    mt_nn.manual_seed(config.seed)  # --seed fixes the initial weights too
+    if config.model == "cnn":
+        return mt_nn.LeNet(channels=(config.hidden, 2 * config.hidden), backend=backend)
+    in_features = 64 if config.is_digits else 2
+    out_features = DIGIT_CLASSES if config.is_digits else 2
+    return mt_nn.MLP(in_features, config.hidden, out_features, backend=backend)
+
+
+def build_model(config: TrainConfig) -> Model:
+    """A fresh, untrained model of either kind (the tensor backend looked up by name)."""
+    if config.kind == "scalar":
+        return build_scalar(config)
+    return build_tensor(config, get_backend(config.backend))
+
+
+def load_data(config: TrainConfig, backend: TensorBackend) -> tuple[mt_nn.Dataset, mt_nn.Dataset]:
+    """The train and test `Dataset` for these settings, on ``backend``."""
+    if config.is_digits:
+        train, test = mt_nn.digits_dataset(backend=backend)
+        if config.samples is not None and config.samples < len(train):
+            train = first(train, config.samples, backend)
     else:
-        train, test = data.points_dataset(
-            config["dataset"], config["samples"], config["seed"], config["backend"]
-        )
+        n = {} if config.samples is None else {"n": config.samples}  # else points_dataset's
+        train, test = mt_nn.points_dataset(config.dataset, seed=config.seed, backend=backend, **n)
     return train, test
 
 
-def first(dataset: Any, n: int, backend: str) -> Any:
+def first(dataset: mt_nn.Dataset, n: int, backend: TensorBackend) -> mt_nn.Dataset:
     """The first ``n`` examples of ``dataset`` (a smaller run for quick looks and tests)."""
-    from mt_tensor import tensor
-
     X, y = dataset.X.to_numpy()[:n], dataset.y.to_numpy()[:n]
-    return nn_module("data").Dataset(tensor(X, backend=backend), tensor(y, backend=backend))
+    return mt_nn.Dataset(Tensor.from_numpy(X, backend), Tensor.from_numpy(y, backend))
 
 
-def _probabilities(model: Any, X: Any) -> FloatArray:
-    return np.asarray(nn_module("train").predict_proba(model, X).to_numpy(), dtype=np.float64)
+def _probabilities(model: Module, X: Tensor) -> FloatArray:
+    return np.asarray(mt_nn.predict_proba(model, X).to_numpy(), dtype=np.float64)
 
 
-def point_proba(model: Any, backend: str) -> Any:
+def point_proba(model: Module, backend: TensorBackend) -> Callable[[FloatArray], FloatArray]:
     """A function from an ``(n, 2)`` array to P(class 1), for decision-boundary plots."""
-    from mt_tensor import tensor
 
     def proba(points: FloatArray) -> FloatArray:
-        p = _probabilities(model, tensor(points, backend=backend))
+        p = _probabilities(model, Tensor.from_numpy(points, backend))
         return p[:, 1] if p.ndim == 2 else p.ravel()
 
     return proba
 
 
-def predict_classes(model: Any, X: Any) -> IntArray:
+def predict_classes(model: Module, X: Tensor) -> IntArray:
     """The most probable class of each row of ``X``."""
     return np.asarray(np.argmax(_probabilities(model, X), axis=1), dtype=np.int64)
 
@@ -117,27 +134,45 @@ def predict_classes(model: Any, X: Any) -> IntArray:
 class Loaded:
     """A model rebuilt from ``model.npz`` with the settings it was trained with."""
 
-    model: Any
-    config: dict[str, Any]
+    config: TrainConfig
 
     def proba(self, points: FloatArray) -> FloatArray:
         """P(class 1) at each 2-D point."""
-        if self.config["backend"] == "scalar":
-            from mt_autodiff.train import predict
-
-            return np.asarray(predict(self.model, points.tolist()), dtype=np.float64)
-        return np.asarray(point_proba(self.model, self.config["backend"])(points))
+        raise NotImplementedError
 
     def test_accuracy(self) -> float:
         """Accuracy on the test split of the dataset it was trained on."""
-        if self.config["backend"] == "scalar":
-            from mt_operators import datasets
+        raise NotImplementedError
 
-            n = self.config["samples"]
-            test = datasets[self.config["dataset"].capitalize()](n, seed=self.config["seed"] + 1)
-            pred = self.proba(np.asarray(test.X, dtype=np.float64)) > 0.5
-            return float(np.mean(pred == np.asarray(test.y, dtype=bool)))
-        _, test = load_data(self.config)
+
+@dataclass
+class LoadedScalar(Loaded):
+    """A Scalar MLP read back."""
+
+    model: ScalarNetwork
+
+    def proba(self, points: FloatArray) -> FloatArray:
+        return np.asarray(scalar_predict(self.model, points.tolist()), dtype=np.float64)
+
+    def test_accuracy(self) -> float:
+        c = self.config
+        test = point_sets[c.dataset.capitalize()](c.samples, seed=c.seed + 1)
+        pred = self.proba(np.asarray(test.X, dtype=np.float64)) > 0.5
+        return float(np.mean(pred == np.asarray(test.y, dtype=bool)))
+
+
+@dataclass
+class LoadedTensor(Loaded):
+    """A tensor model read back, on its backend."""
+
+    model: Module
+    backend: TensorBackend
+
+    def proba(self, points: FloatArray) -> FloatArray:
+        return np.asarray(point_proba(self.model, self.backend)(points))
+
+    def test_accuracy(self) -> float:
+        _, test = load_data(self.config, self.backend)
         y = test.y.to_numpy().astype(np.int64).ravel()
         return float(np.mean(predict_classes(self.model, test.X) == y))
 
@@ -146,44 +181,6 @@ MAX_CONFIG_BYTES = 4096
 """Largest ``__config__`` entry a model file may hold (a real one is about 200 bytes)."""
 MAX_HEADER_BYTES = 1024
 """Largest ``.npy`` header read from a model file (numpy writes 128 bytes)."""
-
-
-def parameter_shapes(config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
-    """Each parameter's shape for these settings, worked out without building the model.
-
-    The checkpoint reader compares these with the file before it builds anything, and the
-    command line sizes a run by them; tests check them against the built models.
-    """
-    h = config["hidden"]
-    if config["backend"] == "scalar":
-        shapes: dict[str, tuple[int, ...]] = {}
-        for layer, (n_in, n_out) in enumerate(((2, h), (h, h), (h, 1)), start=1):
-            shapes |= {
-                f"layer{layer}.weight_{i}_{j}": () for i in range(n_in) for j in range(n_out)
-            }
-            shapes |= {f"layer{layer}.bias_{j}": () for j in range(n_out)}
-        return shapes
-    if config["model"] == "cnn":
-        c1, c2 = h, 2 * h
-        return {
-            "0.weight": (c1, 1, 3, 3), "0.bias": (c1,),
-            "3.weight": (c2, c1, 3, 3), "3.bias": (c2,),
-            "7.weight": (DIGIT_CLASSES, c2 * 4), "7.bias": (DIGIT_CLASSES,),
-        }  # fmt: skip
-    n_in, n_out = (64, DIGIT_CLASSES) if config["dataset"] == "digits" else (2, 2)
-    return {
-        "1.weight": (h, n_in), "1.bias": (h,),
-        "3.weight": (h, h), "3.bias": (h,),
-        "5.weight": (n_out, h), "5.bias": (n_out,),
-    }  # fmt: skip
-
-
-def parameter_count(config: dict[str, Any]) -> int:
-    """How many numbers the model for these settings learns (closed form, nothing built)."""
-    h = int(config["hidden"])
-    if config["backend"] == "scalar":
-        return 2 * h + h + h * h + h + h + 1
-    return sum(math.prod(shape) for shape in parameter_shapes(config).values())
 
 
 def _bad(path: Path, why: str) -> CommandError:
@@ -221,24 +218,22 @@ def _read_npy(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndar
     return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
 
 
-def _check_config(path: Path, text: str) -> dict[str, Any]:
+def _check_config(path: Path, text: str) -> TrainConfig:
     """The saved settings, each checked the way the command line checks them."""
-    from .runs import check_settings
-
     try:
-        config = json.loads(text)
+        values = json.loads(text)
     except ValueError:
         raise _bad(path, "its settings are not JSON") from None
-    if not isinstance(config, dict):
+    if not isinstance(values, dict):
         raise _bad(path, "its settings are not a JSON object")
     kinds = {"dataset": str, "model": str, "backend": str, "hidden": int, "seed": int}
     for key, kind in kinds.items():
-        if type(config.get(key)) is not kind:
+        if type(values.get(key)) is not kind:
             a_kind = "a string" if kind is str else "an integer"
-            raise _bad(path, f"setting {key!r} is {config.get(key)!r:.40}, not {a_kind}")
-    if config.get("samples") is not None and type(config["samples"]) is not int:
-        raise _bad(path, f"setting 'samples' is {config['samples']!r:.40}, not an integer")
-    config.setdefault("samples", None)
+            raise _bad(path, f"setting {key!r} is {values.get(key)!r:.40}, not {a_kind}")
+    if values.get("samples") is not None and type(values["samples"]) is not int:
+        raise _bad(path, f"setting 'samples' is {values['samples']!r:.40}, not an integer")
+    config = TrainConfig.from_saved(values)
     try:
         check_settings(config)
     except CommandError as e:
@@ -246,7 +241,7 @@ def _check_config(path: Path, text: str) -> dict[str, Any]:
     return config
 
 
-def read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]]]:
+def read(path: Path) -> tuple[TrainConfig, dict[str, np.ndarray[Any, Any]]]:
     """The settings and parameters in ``path``, every size checked against the file's size and
     the settings before anything large is read or built (`CommandError`, status 2)."""
     if path.is_dir():
@@ -311,14 +306,13 @@ def load(path: Path) -> Loaded:
     """Rebuild the model saved at ``path`` (`CommandError`, status 2, if the file is not a
     minitorch model or does not match the settings saved in it)."""
     config, arrays = read(path)
-    model = build_model(config)
-    for name, p in model.named_parameters():
-        if config["backend"] == "scalar":
-            from mt_autodiff import Scalar
-
+    if config.kind == "scalar":
+        scalar = build_scalar(config)
+        for name, p in scalar.named_parameters():
             p.update(Scalar(float(arrays[name])))
-        else:
-            from mt_tensor import tensor
-
-            p.update(tensor(np.array(arrays[name], dtype=np.float64), backend=config["backend"]))
-    return Loaded(model, config)
+        return LoadedScalar(config, scalar)
+    backend = get_backend(config.backend)
+    model = build_tensor(config, backend)
+    for name, p in model.named_parameters():
+        p.update(Tensor.from_numpy(arrays[name], backend))
+    return LoadedTensor(config, model, backend)

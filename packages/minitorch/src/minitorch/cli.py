@@ -1,5 +1,8 @@
 """The ``minitorch`` command: ``train``, ``predict`` and ``app``.
 
+The outermost layer: it parses arguments into a `TrainConfig` (settings.py) and hands it to
+runs.py; no module of the package imports it.
+
 Bad arguments end in one line on stderr and exit status 2; a run that cannot start (no GPU for
 ``cuda``, a missing optional dependency) ends in one line and exit status 1, never a traceback.
 """
@@ -11,54 +14,28 @@ import math
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import NoReturn
 
+from .runs import predict_command as _predict_command
+from .runs import print_summary, run
+from .settings import (
+    DATASETS,
+    DEFAULTS,
+    DIGITS,
+    MODELS,
+    SCHEDULES,
+    CommandError,
+    TrainConfig,
+    backend_choices,
+    best_backend,
+    describe_backends,
+)
+
 STAGES = ("mt-operators", "mt-autodiff", "mt-tensor", "mt-fast", "mt-cuda", "mt-nn", "minitorch")
-DATASETS = ("simple", "diag", "split", "xor", "circle", "spiral", "digits")
-MODELS = ("mlp", "cnn")
-BACKENDS = ("scalar", "simple", "numpy", "fast", "cuda")
 APP_MODULES = (0, 1, 2, 3, 4)
-SCHEDULES = ("constant", "cosine")
-DIGITS = "digits"
-
-
-@dataclass(frozen=True)
-class Defaults:
-    """Settings a bare command uses for one kind of run."""
-
-    hidden: int
-    epochs: int
-    lr: float
-    batch: int
-    samples: int | None
-    schedule: str = "constant"
-
-
-DEFAULTS: dict[tuple[str, str], Defaults] = {
-    ("digits", "cnn"): Defaults(hidden=8, epochs=15, lr=0.005, batch=32, samples=None),
-    ("digits", "mlp"): Defaults(hidden=64, epochs=15, lr=0.01, batch=32, samples=None),
-    ("points", "mlp"): Defaults(
-        hidden=32, epochs=60, lr=0.05, batch=16, samples=200, schedule="cosine"
-    ),
-    ("spiral", "mlp"): Defaults(hidden=100, epochs=300, lr=0.005, batch=16, samples=200),
-    ("points", "scalar"): Defaults(hidden=6, epochs=200, lr=0.5, batch=1, samples=50),
-}
-"""Keyed by (dataset, model or ``scalar``); ``points`` stands for any 2-D dataset without its own
-row. Each row trains to a useful accuracy in seconds on two cores (spiral needs a wider, slower
-network); every 2-D row reaches 0.95 test accuracy on seeds 0-4 (``packages/minitorch/bench``).
-At a constant 0.05 the 2-D MLP's loss still jumped late in training (xor: 0.93 at seed 0), so its
-rate decays to zero along a cosine over the epochs."""
-
-
-def defaults_for(dataset: str, model: str, backend: str) -> Defaults:
-    """The `DEFAULTS` row for this run."""
-    kind = "scalar" if backend == "scalar" else model
-    return DEFAULTS.get((dataset, kind)) or DEFAULTS[("points", kind)]
 
 
 def _defaults_epilog() -> str:
@@ -74,14 +51,6 @@ def _defaults_epilog() -> str:
     return "defaults (points: any other 2-D dataset; scalar: --backend scalar):\n" + "\n".join(
         [header, *rows]
     )
-
-
-class CommandError(Exception):
-    """A failure reported as one line with an exit status (2: usage, 1: environment)."""
-
-    def __init__(self, message: str, status: int = 1) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def stage_versions() -> list[tuple[str, str]]:
@@ -163,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser(
         "train",
         help="train a model and save its plots, metrics and parameters",
-        description="Train an MLP or CNN; defaults train the digits CNN on the fast backend.",
+        description="Train an MLP or CNN; defaults train the digits CNN on the best installed "
+        "backend.",
         epilog=_defaults_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -178,10 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--backend",
-        choices=BACKENDS,
-        default="fast",
-        help="where the numbers are computed: scalar (stage 1's Scalar objects), simple (plain "
-        "Python), numpy, fast (numba, compiled on first use), cuda (a GPU) (default: fast)",
+        choices=backend_choices(),
+        default=best_backend(),
+        help=f"{describe_backends()} (default: {best_backend()})",
     )
     train.add_argument(
         "--hidden", type=count, help="hidden units (MLP) or first-layer channels (CNN)"
@@ -251,10 +220,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-RUN_FILES = ("loss.png", "boundary.png", "confusion.png", "misclassified.png", "metrics.json")
-"""What a run writes besides ``model.npz``; ``--force`` replaces these and nothing else."""
-
-
 def out_folder(text: str) -> Path:
     """``--out``: a folder path (an empty string would silently mean the current folder)."""
     if not text.strip():
@@ -262,44 +227,7 @@ def out_folder(text: str) -> Path:
     return Path(text)
 
 
-def _cannot_write(path: Path, why: str) -> CommandError:
-    return CommandError(f"argument --out: cannot write to {str(path)!r}: {why}", 2)
-
-
-def check_out(path: Path, force: bool = False) -> Path:
-    """Refuse an output folder that cannot be written, or that already holds files unless
-    ``force`` (a run is never mixed with another). Creates nothing: `make_out` does, when the
-    run has something to write, so a run that fails first leaves no empty folder."""
-    if path.is_dir() and any(path.iterdir()) and not force:
-        raise CommandError(
-            f"argument --out: {str(path)!r} already holds files; a run never mixes with "
-            "another: choose a new folder, or pass --force to replace the run files in it",
-            2,
-        )
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise _cannot_write(path, f"{str(existing)!r} is not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise _cannot_write(path, "permission denied")
-    return path
-
-
-def make_out(path: Path) -> Path:
-    """Create the output folder (and its parents) now that the run writes into it."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as e:
-        raise _cannot_write(path, str(e.strerror or e)) from None
-    return path
-
-
 def _train(args: argparse.Namespace) -> int:
-    from .runs import TrainConfig, print_summary, run
-
     config = TrainConfig.from_args(args)
     try:
         result = run(config, progress=not args.quiet, force=args.force)
@@ -310,10 +238,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .runs import predict_command
-
     try:
-        return predict_command(args.model, args.point)
+        return _predict_command(args.model, args.point)
     except ImportError as e:  # an optional dependency missing, e.g. scikit-learn for digits
         raise CommandError(str(e)) from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
@@ -36,12 +37,13 @@ def usable_backends() -> dict[str, str]:
 
 
 def simulated(name: str) -> bool:
-    """True for ``cuda`` when numba runs its kernels in the CUDA simulator, not on a GPU."""
-    if name != "cuda":
+    """True for a backend that declares a GPU device while numba runs its kernels in the CUDA
+    simulator (``NUMBA_ENABLE_CUDASIM=1``), not on a GPU."""
+    try:
+        on_gpu = get_backend(name).device == "cuda"
+    except Exception:
         return False
-    from mt_cuda import cuda_kernels
-
-    return cuda_kernels.SIMULATOR
+    return on_gpu and os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0")
 
 
 @st.cache_data(show_spinner="timing the backends…")

@@ -9,9 +9,11 @@ import numpy as np
 import streamlit as st
 
 from minitorch import checkpoint, plots
-from minitorch.runs import TrainConfig, tensor_figures
+from minitorch.runs import tensor_figures
+from minitorch.settings import TrainConfig
 from mt_nn import History, fit
 from mt_operators import datasets
+from mt_tensor import get_backend
 
 from .module3 import usable_backends
 
@@ -29,7 +31,7 @@ def _settings() -> TrainConfig:
     task = st.radio("task", list(TASKS), horizontal=True)
     kind, model = TASKS[task]
     backends = [name for name, why in usable_backends().items() if not why]
-    default = backends.index("fast") if "fast" in backends else backends.index("numpy")
+    default = 0  # usable_backends lists the installed ones best first
     c = st.columns(6)
     if kind == "points":
         dataset = c[0].selectbox("dataset", [n.lower() for n in datasets], index=3)
@@ -62,7 +64,7 @@ def _show(config: TrainConfig, model: Any, train: Any, test: Any, history: Histo
     """Curves on the left, the boundary (or confusion matrix) on the right."""
     left, right = st.columns([3, 2])
     left.pyplot(plots.curves(asdict(history), f"{config.dataset} · {config.model}"))
-    figures = tensor_figures(config, model, train, test)
+    figures = tensor_figures(config, get_backend(config.backend), model, train, test)
     right.pyplot(figures.get("boundary.png") or figures["confusion.png"])
 
 
@@ -83,8 +85,9 @@ def training_page() -> None:
     )
     config = _settings()
     if st.button("Train", type="primary"):
-        model = checkpoint.build_model(asdict(config))
-        train, test = checkpoint.load_data(asdict(config))
+        backend = get_backend(config.backend)
+        model = checkpoint.build_tensor(config, backend)
+        train, test = checkpoint.load_data(config, backend)
         bar = st.progress(0.0, text="training")
         live = st.empty()
 

@@ -96,8 +96,8 @@ def backend_of(where: str | device | None) -> TensorBackend:
     if device(where).type == "cuda":
         return get_backend("cuda")
     backend = default_backend()
-    if backend.cuda:
-        return get_backend(next(n for n in ("fast", "numpy") if n in installed_backends()))
+    if backend.cuda:  # the default is a GPU backend: "cpu" means the best one on the CPU
+        return next(b for b in map(get_backend, installed_backends()) if b.device == "cpu")
     return backend
 
 
