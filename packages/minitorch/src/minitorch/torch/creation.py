@@ -9,7 +9,7 @@ from __future__ import annotations
 import builtins
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -17,9 +17,12 @@ import numpy.typing as npt
 import mt_tensor as mt
 
 from . import dtypes
+from .calls import guard_module, with_out
 from .dtypes import dtype
-from .ops import with_out
-from .tensors import Tensor, _no_generator, backend_of, device, guard_module, label, wrap
+from .tensor_base import _no_generator, backend_of, device, is_face_tensor, label, wrap
+
+if TYPE_CHECKING:
+    from .tensors import Tensor
 
 Device = str | device | None
 
@@ -35,13 +38,13 @@ def _make(
 
 def _infer(data: Any) -> tuple[npt.NDArray[Any], dtype]:
     """Values and dtype of Python data or a numpy array, as ``torch.tensor`` infers them."""
-    if isinstance(data, Tensor):
+    if is_face_tensor(data):
         return data._t.to_numpy(), data.dtype
     if isinstance(data, np.ndarray | np.generic):
         array = np.asarray(data)
         return array, dtypes.of_numpy(array.dtype)
-    if isinstance(data, Sequence) and any(isinstance(x, Tensor) for x in _leaves(data)):
-        data = [x.tolist() if isinstance(x, Tensor) else x for x in data]
+    if isinstance(data, Sequence) and any(is_face_tensor(x) for x in _leaves(data)):
+        data = [x.tolist() if is_face_tensor(x) else x for x in data]
     try:
         array = np.asarray(data)
     except ValueError as e:
@@ -70,7 +73,7 @@ def tensor(
 
 def as_tensor(data: Any, dtype: dtype | None = None, device: Device = None) -> Tensor:
     """``data`` itself when it is a tensor of that dtype and device, else `tensor`."""
-    if isinstance(data, Tensor) and (dtype is None or data.dtype == dtype):
+    if is_face_tensor(data) and (dtype is None or data.dtype == dtype):
         return data if device is None else data.to(device)
     return tensor(data, dtype=dtype, device=device)
 
@@ -275,7 +278,7 @@ def manual_seed(seed: int) -> None:
 
 
 def _values(x: Any) -> npt.NDArray[np.float64]:
-    return x._t.to_numpy() if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
+    return x._t.to_numpy() if is_face_tensor(x) else np.asarray(x, dtype=np.float64)
 
 
 def normal(
@@ -294,7 +297,7 @@ def normal(
     m, s = _values(mean), _values(std)
     if np.any(s < 0):
         raise RuntimeError(f"normal expects std >= 0.0, but found std {s.min()}")
-    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
+    tensors = [t for t in (mean, std) if is_face_tensor(t)]
     if size is None and not tensors:
         raise TypeError("normal() with number mean and std needs a size")
     shape = _size((size,)) if size is not None else np.broadcast_shapes(m.shape, s.shape)

@@ -3,48 +3,25 @@ method of the same name, so there is one implementation of each op."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mt_autodiff import is_grad_enabled
+from .calls import guard_module, with_out
+from .tensor_base import is_face_tensor, where
 
-from .tensors import Tensor, guard_module, where
-
-
-def write_out(out: Tensor, result: Tensor, name: str) -> Tensor:
-    """``result`` written into ``out`` (resized when its shape differs), as PyTorch's ``out=``."""
-    if is_grad_enabled() and (result.requires_grad or out.requires_grad):
-        raise RuntimeError(
-            f"{name}(): functions with out=... arguments don't support automatic "
-            "differentiation, but one of the arguments requires grad."
-        )
-    if out.shape != result.shape:
-        out.value = result._to_dtype(out.dtype).value.detach().contiguous()
-        return out
-    return out._inplace(result)
-
-
-def with_out(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    """``fn`` taking PyTorch's ``out=`` keyword too."""
-
-    @functools.wraps(fn)
-    def call(*args: Any, out: Tensor | None = None, **kwargs: Any) -> Tensor:
-        result = fn(*args, **kwargs)
-        return result if out is None else write_out(out, result, f"torch.{fn.__name__}")
-
-    return call
+if TYPE_CHECKING:
+    from .tensors import Tensor
 
 
 def _tensor(x: Any, like: Any) -> Tensor:
     """``x`` as a tensor (a number becomes one on ``like``'s device)."""
-    if isinstance(x, Tensor):
+    if is_face_tensor(x):
         return x
     from .creation import tensor
 
-    return tensor(x, device=like.device if isinstance(like, Tensor) else None)
+    return tensor(x, device=like.device if is_face_tensor(like) else None)
 
 
 @with_out
@@ -356,7 +333,7 @@ def numel(x: Tensor) -> int:
 
 
 def is_tensor(x: Any) -> bool:
-    return isinstance(x, Tensor)
+    return is_face_tensor(x)
 
 
 def is_floating_point(x: Tensor) -> bool:
@@ -403,8 +380,8 @@ __all__ = [
     "floor",
     "ge",
     "gt",
+    "is_face_tensor",
     "is_floating_point",
-    "is_tensor",
     "isnan",
     "le",
     "log",
