@@ -421,3 +421,30 @@ def test_the_cosine_schedule_falls_from_lr_to_zero(tmp_path: Path) -> None:
     assert rates[config.epochs // 2] == pytest.approx(config.lr / 2)
     constant = TrainConfig(lr=0.1, epochs=4, schedule="constant")
     assert {learning_rate(constant, e) for e in range(4)} == {0.1}
+
+
+def test_a_backend_registered_by_entry_point_trains_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib import metadata
+
+    from mt_tensor import TensorBackend, backends
+    from mt_tensor.numpy_ops import NumpyOps
+
+    def mine() -> TensorBackend:
+        return TensorBackend(NumpyOps(), name="mine")
+
+    monkeypatch.setattr(backends, "_mine", mine, raising=False)
+    point = metadata.EntryPoint("mine", "mt_tensor.backends:_mine", backends.ENTRY_POINT_GROUP)
+    registered = {**backends._entry_points(), "mine": point}
+    monkeypatch.setattr(backends, "_entry_points", lambda: registered)
+    monkeypatch.setattr(backends, "_loaded", {})
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert "mine (cpu, interpreted)" in " ".join(capsys.readouterr().out.split())
+    out = tmp_path / "run"
+    argv = ["--dataset", "xor", "--backend", "mine", "--epochs", "2", "--samples", "20"]
+    assert main(["train", *argv, "--hidden", "3", "--out", str(out), "--quiet"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["summary"]["backend"] == "mine" and metrics["config"]["backend"] == "mine"
