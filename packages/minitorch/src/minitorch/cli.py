@@ -19,8 +19,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import NoReturn
 
-from .runs import predict_command as _predict_command
-from .runs import print_summary, run
 from .settings import (
     DATASETS,
     DEFAULTS,
@@ -228,6 +226,8 @@ def out_folder(text: str) -> Path:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from .runs import print_summary, run  # plots and matplotlib: loaded for a run, not for --help
+
     config = TrainConfig.from_args(args)
     try:
         result = run(config, progress=not args.quiet, force=args.force)
@@ -238,8 +238,10 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from .runs import predict_command
+
     try:
-        return _predict_command(args.model, args.point)
+        return predict_command(args.model, args.point)
     except ImportError as e:  # an optional dependency missing, e.g. scikit-learn for digits
         raise CommandError(str(e)) from None
 
