@@ -442,7 +442,7 @@ def test_a_backend_registered_by_entry_point_trains_from_the_command_line(
 
     with pytest.raises(SystemExit):
         main(["train", "--help"])
-    assert "mine (cpu, interpreted)" in " ".join(capsys.readouterr().out.split())
+    assert "mine (cpu)" in " ".join(capsys.readouterr().out.split())
     out = tmp_path / "run"
     argv = ["--dataset", "xor", "--backend", "mine", "--epochs", "2", "--samples", "20"]
     assert main(["train", *argv, "--hidden", "3", "--out", str(out), "--quiet"]) == 0

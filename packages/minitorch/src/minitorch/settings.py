@@ -54,8 +54,8 @@ def describe_backends() -> str:
         except Exception:
             described.append(f"{name} (not usable here)")
             continue
-        how = "compiled on first use" if backend.compiled else "interpreted"
-        described.append(f"{name} ({backend.device}, {how})")
+        how = ", compiled on first use" if backend.compiled else ""
+        described.append(f"{name} ({backend.device}{how})")
     return "where the numbers are computed: " + ", ".join(described)
 
 
