@@ -27,13 +27,6 @@ DISTRIBUTIONS = {
 }
 """Import name -> the distribution that provides it (``numba.cuda`` is numba's CUDA target, a
 package of its own)."""
-KNOWN_GAPS: dict[str, tuple[set[str], set[str]]] = {
-    "mt-nn": ({"numba", "numpy"}, {"matplotlib"}),
-}
-"""(imported but not declared, declared but not imported) still open. mt-nn's conv and pooling
-kernels still import numba, it imports numpy without declaring it, and its pyproject lists
-matplotlib, which only the facade's plots use; issue 15b moves the kernels into the backends and
-owns that pyproject. When it changes, this test fails until the entry is updated or removed."""
 
 
 def _imported_name(node: ast.Import | ast.ImportFrom) -> list[str]:
@@ -83,7 +76,7 @@ def test_the_source_scan_sees_the_stages_imports() -> None:
 def test_each_stage_declares_exactly_what_it_imports(stage: str) -> None:
     uses, says = imported(stage), declared(stage)
     gaps = (uses - says, says - uses)
-    assert gaps == KNOWN_GAPS.get(stage, (set(), set())), (
+    assert gaps == (set(), set()), (
         f"{stage}: imported but not declared {sorted(gaps[0])}, "
         f"declared but not imported {sorted(gaps[1])}"
     )

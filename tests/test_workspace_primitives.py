@@ -172,3 +172,32 @@ def test_every_primitive_is_a_tensor_method() -> None:
     for p in UNARY:
         assert callable(getattr(Tensor, TORCH_NAME.get(p.name, p.name))), p.name
     assert x.reciprocal().item() == 2.0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_maximum_shares_ties_and_selects_as_torch(backend: str) -> None:
+    """``max``'s partials: the gradient to the larger argument, halved on a tie (as
+    ``torch.maximum``), selected so an infinite gradient gives 0 to the smaller, not NaN."""
+    a_values, b_values = [1.0, 2.0, 3.0, math.nan], [2.0, 2.0, -1.0, 0.0]
+    assert_matches_torch(
+        lambda a, b: a.maximum(b), np.array(a_values), np.array(b_values), backend=backend
+    )
+    a = tensor([1.0, 3.0], backend=backend, requires_grad=True)
+    b = tensor([2.0, -1.0], backend=backend, requires_grad=True)
+    (a.maximum(b) * math.inf).sum().backward()
+    assert a.grad is not None and b.grad is not None
+    assert a.grad.to_numpy().tolist() == [0.0, math.inf]
+    assert b.grad.to_numpy().tolist() == [math.inf, 0.0]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", ["lt", "eq", "is_close"])
+def test_comparisons_have_zero_gradients_even_times_inf(backend: str, name: str) -> None:
+    """The comparisons' partials are 0, selected: an infinite upstream gradient stays 0."""
+    call = OPS_BY_NAME[name].call
+    a = tensor([1.0, 2.0, 2.0], backend=backend, requires_grad=True)
+    b = tensor([2.0, 2.0, 1.0], backend=backend, requires_grad=True)
+    (call(a, b) * math.inf + a + b).sum().backward()
+    assert a.grad is not None and b.grad is not None
+    assert a.grad.to_numpy().tolist() == [1.0, 1.0, 1.0]
+    assert b.grad.to_numpy().tolist() == [1.0, 1.0, 1.0]

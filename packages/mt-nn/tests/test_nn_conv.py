@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mt_fast import fast_conv
 from mt_nn import conv, conv1d, conv2d, unfold_conv2d
 from mt_nn.conv import _output_size
 from mt_tensor import Tensor, grad_check, tensor
@@ -112,10 +113,10 @@ def test_conv1d_matches_reference_and_grad(backend: str, data: st.DataObject, ca
 
 @given(data=st.data(), case=conv_case())
 def test_unfold_matches_kernel_values_and_gradients(data: st.DataObject, case: Case) -> None:
-    """The matmul composition cuda runs gives the kernels' values and gradients."""
+    """The matmul composition under autograd gives the fused kernels' values and gradients."""
     x_shape, w_shape, stride, padding = case
-    x = data.draw(tensors(x_shape, "numpy"))
-    w = data.draw(tensors(w_shape, "numpy"))
+    x = data.draw(tensors(x_shape, "fast"))
+    w = data.draw(tensors(w_shape, "fast"))
     s, p, out_hw = _output_size((x_shape[2], x_shape[3]), (w_shape[2], w_shape[3]), stride, padding)
     ways: list[Callable[[Tensor, Tensor], Tensor]] = [
         lambda a, b: conv2d(a, b, None, stride, padding),
@@ -191,7 +192,7 @@ def test_conv2d_serial_and_parallel_kernels(threads: bool, data: st.DataObject, 
 def test_conv2d_kernels_split_the_batch_into_runs(threads: bool, case: Case) -> None:
     """Images big enough that a run holds two of them (the last run one), or only one."""
     (b, _, h, w), _, _, _ = case
-    assert conv.RUN // (h * w) < b
+    assert fast_conv.RUN // (h * w) < b
     rng = np.random.default_rng(0)
     shapes = [case[0], case[1], case[1][:1], out_shape(case)]
     check_kernels(threads, case, *(rng.normal(size=s) for s in shapes))
@@ -204,7 +205,8 @@ def out_shape(case: Case) -> tuple[int, ...]:
 
 
 def check_kernels(threads: bool, case: Case, x: Array, w: Array, bias: Array, g: Array) -> None:
-    """The kernels' values against the reference, their gradients against the unfold's."""
+    """The fast backend's fused kernels: values against the reference, gradients against the
+    unfold's under autograd."""
     _, w_shape, stride, padding = case
     s, p, out_hw = _output_size(x.shape[2:], w_shape[2:], stride, padding)  # type: ignore[arg-type]
     ways: list[Callable[[Tensor, Tensor, Tensor], Tensor]] = [
@@ -214,11 +216,11 @@ def check_kernels(threads: bool, case: Case, x: Array, w: Array, bias: Array, g:
     expected = reference_conv2d(x, w, stride, padding) + bias[None, :, None, None]
     grads = []
     for fn in ways:
-        inputs = [tensor(v, backend="numpy", requires_grad=True) for v in (x, w, bias)]
+        inputs = [tensor(v, backend="fast", requires_grad=True) for v in (x, w, bias)]
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(conv, "PARALLEL_MIN", 0 if threads else 1 << 62)
+            patch.setattr(fast_conv, "PARALLEL_MIN", 0 if threads else 1 << 62)
             out = fn(*inputs)
-            out.backward(tensor(g, backend="numpy"))
+            out.backward(tensor(g, backend="fast"))
         assert_tensors_close(out, expected, "forward")
         grads.append([t.grad for t in inputs])
     for label, mine, theirs in zip(("input", "weight", "bias"), *grads, strict=True):

@@ -33,7 +33,7 @@ from mt_tensor.tensor_ops import (
     zip_shape,
 )
 
-from . import cache, fast_math, kernels, matmul
+from . import cache, fast_conv, fast_math, kernels, matmul
 from .kernels import Kernels, Operand
 from .matmul import matmul_parallel, matmul_serial
 
@@ -129,11 +129,13 @@ def _compile_error(fn: Callable[..., float], error: Exception) -> TypeError:
 
 
 class FastOps:
-    """Numba kernels over strided storage: flat loops, strided rows, blocked matmul."""
+    """Numba kernels over strided storage: flat loops, strided rows, blocked matmul; fused
+    convolution and pooling kernels (`mt_fast.fast_conv`)."""
 
     name = "fast"
     device = "cpu"
     compiled = True
+    fused = fast_conv.FUSED
 
     @staticmethod
     def map(fn: UnaryFn) -> MapProto:

@@ -2,21 +2,18 @@
 
 Each is composed of the backend's primitives, so it runs (and differentiates) on every backend;
 only `max` needs a derivative of its own. Reductions keep the reduced dim with size 1.
-Pooling is the course's `tile` then `max` or `mean` over each tile; on the CPU backends the same
-function runs as one numba loop over the tiles (`Pool2dFun`), which skips the tile copy and the
-broadcasts, each a loop over rows of only ``kw`` or ``kh * kw`` values.
+Pooling (`Pool2dFun`) runs the backend's fused kernel where it declares one
+(``backend.fused.pool2d``: mt-fast's numba loop over the tiles), else the composed default,
+the course's `tile` then a reduction over each tile (`Tiles`).
 Randomness (dropout masks, layer initialisation) comes from one numpy `Generator`, reset with
 `manual_seed`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar, cast
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
-from numba import njit
 
 import mt_tensor
 from mt_autodiff import Context
@@ -24,10 +21,12 @@ from mt_tensor import Function, Tensor
 from mt_tensor import generator as generator  # re-exported: the stages share one generator
 from mt_tensor import manual_seed as manual_seed
 from mt_tensor.tensor_functions import check_dim
+from mt_tensor.tensor_ops import Pool2dKernels
 
 __all__ = [
     "Max",
     "Pool2dFun",
+    "Tiles",
     "adaptive_avgpool2d",
     "argmax",
     "argmax_indices",
@@ -48,8 +47,7 @@ __all__ = [
     "tile",
 ]
 
-Array = npt.NDArray[np.float64]
-F = TypeVar("F", bound=Callable[..., None])
+Pair = tuple[int, int]
 
 
 def _tiles(x: Tensor, kernel: tuple[int, int]) -> tuple[int, int]:
@@ -79,85 +77,64 @@ def tile(x: Tensor, kernel: tuple[int, int]) -> tuple[Tensor, int, int]:
     return tiles.contiguous().view(b, c, nh, nw, kh * kw), nh, nw
 
 
-def _serial(fn: F) -> F:
-    """Compile a pooling kernel once, cached on disk."""
-    return cast(F, njit(cache=True)(fn))
+def _untile(tiles: Tensor, kernel: Pair) -> Tensor:
+    """`tile`'s inverse: ``(B, C, H/kh, W/kw, kh*kw)`` back to ``(B, C, H, W)``."""
+    b, c, nh, nw, _ = tiles.shape
+    kh, kw = kernel
+    spread = tiles.view(b, c, nh, nw, kh, kw).permute(0, 1, 2, 4, 3, 5).contiguous()
+    return spread.view(b, c, nh * kh, nw * kw)
 
 
-@_serial
-def pool_forward_kernel(out: Array, x: Array, kh: int, kw: int, average: bool) -> None:
-    """Each tile's max (folded from $-\\infty$ as ``max_reduce``: a NaN makes it NaN) or mean."""
-    B, C, NH, NW = out.shape
-    for b in range(B):
-        for c in range(C):
-            for y in range(NH):
-                for t in range(NW):
-                    acc = 0.0 if average else -np.inf
-                    for i in range(kh):
-                        for j in range(kw):
-                            v = x[b, c, y * kh + i, t * kw + j]
-                            if average:
-                                acc += v
-                            else:
-                                acc = acc if acc > v or acc != acc else v
-                    out[b, c, y, t] = acc / (kh * kw) if average else acc
+class Tiles:
+    """The composed pooling, the default of a backend that declares no fused one: `tile`, then
+    ``mean`` or ``max_reduce`` over each tile; the max's gradient is `Max.backward`'s rule."""
+
+    @staticmethod
+    def forward(inp: Tensor, kernel: Pair, average: bool) -> tuple[Tensor, tuple[Any, ...]]:
+        """The pooled output and ``(tiles, pooled tiles, kernel, average)``."""
+        tiles, nh, nw = tile(inp, kernel)
+        pooled = tiles.mean(4) if average else tiles.f.max_reduce(tiles, 4)
+        return pooled.view(inp.shape[0], inp.shape[1], nh, nw), (tiles, pooled, kernel, average)
+
+    @staticmethod
+    def backward(saved: tuple[Any, ...], grad_output: Tensor) -> Tensor:
+        """Mean: $g / (k_h k_w)$ to every element; max: $g$ shared by the tied maxima, selected."""
+        tiles, pooled, kernel, average = saved
+        f = grad_output.f
+        g = grad_output.contiguous().view(*pooled.shape)
+        if average:
+            grads = f.add_zip(tiles.zeros(tiles.shape), g * (1.0 / tiles.shape[4]))
+        else:
+            hits: Tensor = f.eq_zip(tiles, pooled)
+            grads = f.relu_back_zip(hits, g / hits.sum(4))
+        return _untile(grads, kernel)
 
 
-@_serial
-def pool_backward_kernel(
-    grad_in: Array, x: Array, out: Array, grad_out: Array, kh: int, kw: int, average: bool
-) -> None:
-    """Mean: each element gets $g / (k_h k_w)$. Max: `Max.backward`'s rule, tied maxima share
-    ``g`` equally and the others get 0, selected (no element equals a NaN max: its tile gets 0)."""
-    B, C, NH, NW = out.shape
-    for b in range(B):
-        for c in range(C):
-            for y in range(NH):
-                for t in range(NW):
-                    m, g = out[b, c, y, t], grad_out[b, c, y, t]
-                    hits = kh * kw
-                    if not average:
-                        hits = 0
-                        for i in range(kh):
-                            for j in range(kw):
-                                if x[b, c, y * kh + i, t * kw + j] == m:
-                                    hits += 1
-                    share = g / hits if hits else np.nan
-                    for i in range(kh):
-                        for j in range(kw):
-                            hit = average or x[b, c, y * kh + i, t * kw + j] == m
-                            grad_in[b, c, y * kh + i, t * kw + j] = share if hit else 0.0
+TILES = Tiles()
 
 
 class Pool2dFun(Function):
-    """Max or mean over each non-overlapping ``(kh, kw)`` tile, with numba loops."""
+    """Max or mean over each non-overlapping ``(kh, kw)`` tile, with the backend's fused kernels
+    or the composed `Tiles`."""
 
     @staticmethod
-    def forward(ctx: Context, x: Tensor, kernel: tuple[int, int], average: bool) -> Tensor:
-        b, c, h, w = x.shape
-        kh, kw = kernel
-        inp = np.ascontiguousarray(x._tensor.to_numpy())
-        out = np.empty((b, c, h // kh, w // kw))
-        pool_forward_kernel(out, inp, kh, kw, average)
-        ctx.save_for_backward(inp, out, kernel, average)
-        return Tensor.make(out.ravel(), out.shape, backend=x.backend)
+    def forward(ctx: Context, x: Tensor, kernel: Pair, average: bool) -> Tensor:
+        fused = x.backend.fused.pool2d
+        kernels: Pool2dKernels = TILES if fused is None else fused
+        out, saved = kernels.forward(x, kernel, average)
+        ctx.save_for_backward(kernels, saved)
+        return out
 
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> Tensor:
-        inp, out, (kh, kw), average = ctx.saved_values
-        g = np.ascontiguousarray(grad_output._tensor.to_numpy())
-        grad = np.empty_like(inp)
-        pool_backward_kernel(grad, inp, out, g, kh, kw, average)
-        return Tensor.make(grad.ravel(), grad.shape, backend=grad_output.backend)
+        kernels, saved = ctx.saved_values
+        grad: Tensor = kernels.backward(saved, grad_output)
+        return grad
 
 
-def _pool(x: Tensor, kernel: tuple[int, int], average: bool) -> Tensor:
+def _pool(x: Tensor, kernel: Pair, average: bool) -> Tensor:
     _tiles(x, kernel)
-    if not x.backend.cuda:
-        return Pool2dFun.apply(x, (kernel[0], kernel[1]), average)
-    tiles, nh, nw = tile(x, kernel)
-    pooled = tiles.mean(4) if average else max(tiles, 4)
-    return pooled.view(x.shape[0], x.shape[1], nh, nw)
+    return Pool2dFun.apply(x, (kernel[0], kernel[1]), average)
 
 
 def avgpool2d(x: Tensor, kernel: tuple[int, int]) -> Tensor:
@@ -209,15 +186,13 @@ def argmax_indices(x: Tensor, dim: int) -> Tensor:
     """The index of the max along ``dim`` (kept, size 1), the first on ties, as numpy and
     PyTorch choose; a constant (no gradient). Found with numpy on the host."""
     d = check_dim(dim, x.dims, x.shape)
-    found = np.argmax(x.to_numpy(), axis=d, keepdims=True).astype(np.float64)
-    return Tensor.make(found.ravel(), found.shape, backend=x.backend)
+    return Tensor.from_numpy(np.argmax(x.to_numpy(), axis=d, keepdims=True), x.backend)
 
 
 def argmin_indices(x: Tensor, dim: int) -> Tensor:
     """The index of the min along ``dim`` (kept, size 1), the first on ties; no gradient."""
     d = check_dim(dim, x.dims, x.shape)
-    found = np.argmin(x.to_numpy(), axis=d, keepdims=True).astype(np.float64)
-    return Tensor.make(found.ravel(), found.shape, backend=x.backend)
+    return Tensor.from_numpy(np.argmin(x.to_numpy(), axis=d, keepdims=True), x.backend)
 
 
 def _shifted(x: Tensor, dim: int) -> Tensor:
@@ -305,5 +280,4 @@ def dropout(
         return x * 0.0
     rng = generator if generator is not None else mt_tensor.generator()
     keep = rng.random(x.shape) >= rate
-    mask = keep.ravel() / (1.0 - rate)
-    return x * Tensor.make(mask, x.shape, backend=x.backend)
+    return x * Tensor.from_numpy(keep / (1.0 - rate), x.backend)

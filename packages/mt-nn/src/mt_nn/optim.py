@@ -76,7 +76,9 @@ def _write(p: Parameter, values: Array) -> None:
 
 
 def _on_device(v: Any) -> bool:
-    return isinstance(v, Tensor) and v.backend.cuda
+    """Whether ``v`` is a tensor whose storage is off the host (its backend's declared
+    ``device``): its update then runs as tensor ops there instead of in numpy."""
+    return isinstance(v, Tensor) and v.backend.device != "cpu"
 
 
 def _sqrt(x: Values) -> Values:

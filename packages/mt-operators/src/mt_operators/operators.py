@@ -31,6 +31,7 @@ __all__ = [
     "exp_back",
     "expm1",
     "expm1_back",
+    "flat",
     "floor",
     "id",
     "inv",
@@ -43,6 +44,8 @@ __all__ = [
     "lt",
     "map",
     "max",
+    "max_dx",
+    "max_dy",
     "mul",
     "neg",
     "negList",
@@ -396,6 +399,23 @@ def pow_dy(x: float, y: float) -> float:
     return pow(x, y) * log(x)
 
 
+def max_dx(x: float, y: float) -> float:
+    """$\\partial \\max(x, y) / \\partial x$: 1 where $x$ is the larger, 1/2 on a tie, 0 where
+    $y$ is (PyTorch's rule, a NaN counting as the larger)."""
+    return 0.0 if x < y else (0.5 if x == y else 1.0)
+
+
+def max_dy(x: float, y: float) -> float:
+    """$\\partial \\max(x, y) / \\partial y$, `max_dx` with the roles swapped."""
+    return 0.0 if x > y else (0.5 if x == y else 1.0)
+
+
+def flat(x: float, y: float) -> float:
+    """The partial derivative of a comparison (``lt``, ``eq``, ``is_close``): 0 wherever it
+    exists."""
+    return 0.0
+
+
 def central_difference(
     f: Callable[..., float], *vals: float, arg: int = 0, epsilon: float = 1e-6
 ) -> float:
@@ -474,9 +494,11 @@ class Primitive:
     ``back(x, d)`` $= d \\cdot f'(x)$, run by the backends as a zip; ``back=None`` means the
     gradient is 0 wherever it exists (piecewise-constant functions). A binary primitive's
     ``partials`` are $\\partial f / \\partial x$ and $\\partial f / \\partial y$ as functions of
-    ``(x, y)`` (zips too), ``None`` for a piecewise-constant one; ``start``, when given, is the
-    identity that makes it a reduction.
-    ``domain`` is where tests draw inputs, ``kinks`` the points they keep away from, ``ufunc``
+    ``(x, y)`` (zips too), multiplied by the gradient; with ``selects`` they are weights in
+    $[0, 1]$ that select it instead (a weight of 0 gives 0 whatever the gradient, inf or NaN
+    included). ``start``, when given, is the identity that makes it a reduction.
+    ``domain`` is where tests draw inputs, ``kinks`` the points they keep away from (of $x$ for a
+    unary primitive, of $x - y$ for a binary one), ``ufunc``
     the name of numpy's function computing the same values where one exists, and ``costly``
     marks functions several times slower than a multiply (compiled backends go parallel sooner).
     """
@@ -486,6 +508,7 @@ class Primitive:
     arity: int = 1
     back: Callable[[float, float], float] | None = None
     partials: tuple[Callable[[float, float], float], Callable[[float, float], float]] | None = None
+    selects: bool = False
     start: float | None = None
     domain: tuple[float, float] = (-10.0, 10.0)
     kinks: tuple[float, ...] = ()
@@ -521,10 +544,19 @@ PRIMITIVES: tuple[Primitive, ...] = (
     Primitive(
         "mul", mul, 2, partials=(lambda x, y: y, lambda x, y: x), start=1.0, ufunc="multiply"
     ),
-    Primitive("max", max, 2, start=-math.inf, ufunc="maximum"),
-    Primitive("lt", lt, 2, ufunc="less"),
-    Primitive("eq", eq, 2, ufunc="equal"),
-    Primitive("is_close", is_close, 2),
+    Primitive(
+        "max",
+        max,
+        2,
+        partials=(max_dx, max_dy),
+        selects=True,
+        start=-math.inf,
+        kinks=(0.0,),
+        ufunc="maximum",
+    ),
+    Primitive("lt", lt, 2, partials=(flat, flat), selects=True, kinks=(0.0,), ufunc="less"),
+    Primitive("eq", eq, 2, partials=(flat, flat), selects=True, kinks=(0.0,), ufunc="equal"),
+    Primitive("is_close", is_close, 2, partials=(flat, flat), selects=True, kinks=(-1e-2, 1e-2)),
     Primitive(
         "pow", pow, 2, partials=(pow_dx, pow_dy), domain=(0.5, 3.0), ufunc="power", costly=True
     ),

@@ -70,25 +70,49 @@ def _near(a: float, b: float, eps: float = 1e-3) -> bool:
     return abs(a - b) < eps
 
 
+TENSOR_METHOD = {"max": "maximum"}
+"""A binary primitive's tensor method where it is not named as the primitive (the course's
+``max`` is a reduction)."""
+
+
+def _call(p: operators.Primitive) -> Callable[..., Any]:
+    """How tests call a primitive on tensors: the method ``x.<name>()`` of a unary one; for a
+    binary one Python's operator of that name (``x ** y``, so numbers work on either side),
+    else the method ``x.<name>(y)`` (a number ``x`` made a tensor)."""
+    if p.arity == 1:
+        return lambda a: getattr(a, p.name)()
+    if hasattr(operator, p.name):
+        return getattr(operator, p.name)  # type: ignore[no-any-return]  # operator's functions
+    method = TENSOR_METHOD.get(p.name, p.name)
+
+    def call(a: Any, b: Any) -> Any:
+        if isinstance(a, int | float):
+            a = b.zeros((1,)) + a  # a number on the left, as a one-element tensor like b
+        return getattr(a, method)(b)
+
+    return call
+
+
+def _avoid(p: operators.Primitive) -> Callable[..., bool] | None:
+    """Inputs near a kink: $x$ near one for a unary primitive, $x - y$ for a binary one."""
+    kinks = p.kinks
+    if not kinks:
+        return None
+    if p.arity == 1:
+        return lambda x: any(_near(x, k) for k in kinks)
+    return lambda x, y: any(_near(x - y, k) for k in kinks)
+
+
 def _from_primitive(p: operators.Primitive) -> OpInfo:
-    """The declaration of a primitive of the table, called as the tensor method ``x.<name>()``,
-    or for a binary one as Python's operator of that name (``x ** y``), so numbers work on
-    either side."""
-    back, partials, kinks = p.back, p.partials, p.kinks
+    """The declaration of a primitive of the table (see `_call` for how it is called)."""
+    back, partials = p.back, p.partials
     grad: Callable[..., tuple[float, ...]] | None = None
     if back is not None:
         grad = lambda x: (back(x, 1.0),)
     elif partials is not None:
         grad = lambda x, y: (partials[0](x, y), partials[1](x, y))
     return OpInfo(
-        p.name,
-        p.arity,
-        (lambda a: getattr(a, p.name)()) if p.arity == 1 else getattr(operator, p.name),
-        p.fn,
-        grad,
-        domain=p.domain,
-        avoid=(lambda *xs: any(_near(x, k) for x in xs for k in kinks)) if kinks else None,
-        scalar=False,
+        p.name, p.arity, _call(p), p.fn, grad, domain=p.domain, avoid=_avoid(p), scalar=False
     )
 
 
@@ -150,8 +174,7 @@ OPS += tuple(
     if p.name not in _COURSE and (p.arity == 1 or p.partials is not None)
 )
 """Every differentiable element-wise op, in one table: the course's ops (on `Scalar` and
-`Tensor`), then every other primitive of `operators.PRIMITIVES` (tensor methods; binary ones
-without partials, ``max`` and ``is_close``, are declared in `mt_tensor.testing`)."""
+`Tensor`), then every other primitive of `operators.PRIMITIVES` (tensor methods or operators)."""
 
 OPS_BY_NAME: dict[str, OpInfo] = {op.name: op for op in OPS}
 

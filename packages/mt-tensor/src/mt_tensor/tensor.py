@@ -363,6 +363,10 @@ class Tensor:
         """1.0 where the elements differ by less than 1e-2."""
         return tf.IsClose.apply(self, self._ensure_tensor(b, "is_close"))
 
+    def maximum(self, b: Any) -> Tensor:
+        """The larger element of each pair; a tie shares the gradient equally (as PyTorch)."""
+        return tf.ZIPS["max"].apply(self, self._ensure_tensor(b, "maximum"))
+
     def sigmoid(self) -> Tensor:
         """Element-wise logistic function."""
         return tf.Sigmoid.apply(self)

@@ -163,7 +163,9 @@ MAPS: dict[str, type[Map]] = {
 
 class Zip(Function):
     """A binary primitive of `operators.PRIMITIVES` with partial derivatives: forward zips its
-    float function, backward its two partials ``(∂f/∂x, ∂f/∂y)`` times the gradient."""
+    float function, backward its two partials ``(∂f/∂x, ∂f/∂y)`` times the gradient, or, for a
+    primitive that ``selects`` (max, comparisons), the gradient selected by them: where a
+    partial is 0 the gradient is 0, even an infinite one."""
 
     primitive: ClassVar[Primitive]
 
@@ -177,24 +179,30 @@ class Zip(Function):
         a, b = ctx.saved_values
         f = grad_output.f
         dx, dy = f.partials[cls.primitive.name]
-        return f.mul_zip(grad_output, dx(a, b)), f.mul_zip(grad_output, dy(a, b))
+        wx, wy = dx(a, b), dy(a, b)
+        gx, gy = f.mul_zip(grad_output, wx), f.mul_zip(grad_output, wy)
+        if not cls.primitive.selects:
+            return gx, gy
+        return f.relu_back_zip(wx, gx), f.relu_back_zip(wy, gy)
 
 
-def _zip_class(name: str) -> type[Zip]:
-    """The `Zip` function of binary primitive ``name``, a class named by its CamelCase."""
+def _zip_class(name: str, class_name: str | None = None) -> type[Zip]:
+    """The `Zip` function of binary primitive ``name``, a class named ``class_name`` (its
+    CamelCase)."""
     doc = f"The primitive ``{name}`` as a `Zip`."
-    title = name.title().replace("_", "")
+    title = class_name or name.title().replace("_", "")
     return type(title, (Zip,), {"primitive": operators.PRIMITIVES_BY_NAME[name], "__doc__": doc})
 
 
 ZIPS: dict[str, type[Zip]] = {
-    p.name: _zip_class(p.name)
+    p.name: _zip_class(p.name, {"lt": "LT", "eq": "EQ"}.get(p.name))
     for p in operators.BINARY
     if p.partials is not None and p.name not in ("add", "mul")
 }
 """The `Function` of every binary primitive with partials (``add`` and ``mul`` are `Add` and
 `Mul`, whose gradients need no kernel)."""
 Pow = ZIPS["pow"]
+LT, EQ, IsClose = ZIPS["lt"], ZIPS["eq"], ZIPS["is_close"]
 Neg, Inv, Log, Exp, Sigmoid, ReLU = (
     MAPS[n] for n in ("neg", "inv", "log", "exp", "sigmoid", "relu")
 )
@@ -272,42 +280,6 @@ class All(Function):
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> Tensor:
         return grad_output.zeros(grad_output.shape)
-
-
-class LT(Function):
-    @staticmethod
-    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(a.shape, b.shape)
-        return a.f.lt_zip(a, b)
-
-    @staticmethod
-    def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
-        a_shape, b_shape = ctx.saved_values
-        return grad_output.zeros(a_shape), grad_output.zeros(b_shape)
-
-
-class EQ(Function):
-    @staticmethod
-    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(a.shape, b.shape)
-        return a.f.eq_zip(a, b)
-
-    @staticmethod
-    def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
-        a_shape, b_shape = ctx.saved_values
-        return grad_output.zeros(a_shape), grad_output.zeros(b_shape)
-
-
-class IsClose(Function):
-    @staticmethod
-    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(a.shape, b.shape)
-        return a.f.is_close_zip(a, b)
-
-    @staticmethod
-    def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
-        a_shape, b_shape = ctx.saved_values
-        return grad_output.zeros(a_shape), grad_output.zeros(b_shape)
 
 
 class Permute(Function):

@@ -4,13 +4,16 @@ A backend supplies ``map`` (one input), ``zip`` (two inputs, broadcast), ``reduc
 dim, keeping it with size 1) and ``matrix_multiply`` (batched, broadcast batch dims).
 `TensorBackend` specialises them once for the operators the tensor functions use. Backends
 recognise an operator by identity (``fn is operators.exp``) to pick a fast kernel, and accept
-any other float function on a slower path.
+any other float function on a slower path. A backend may also declare fused kernels for whole
+operations (`FusedOps`: convolution, pooling); where it declares none, callers compose the
+operation from the four primitives.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -29,7 +32,10 @@ from .tensor_data import (
 
 __all__ = [
     "BinaryFn",
+    "Conv2dKernels",
+    "FusedOps",
     "MapProto",
+    "Pool2dKernels",
     "ReduceFn",
     "SimpleBackend",
     "SimpleOps",
@@ -61,6 +67,62 @@ class MapProto(Protocol):
 
 ZipFn = Callable[["Tensor", "Tensor"], "Tensor"]
 ReduceFn = Callable[["Tensor", int], "Tensor"]
+Pair = tuple[int, int]
+
+
+class Conv2dKernels(Protocol):
+    """A fused 2-D convolution and its backward, over ``(B, C, H, W)`` by ``(OC, C, KH, KW)``:
+    $out[b, o, y, x] = bias[o] + \\sum_{c, i, j} in[b, c, y s_h - p_h + i, x s_w - p_w + j]\\,
+    w[o, c, i, j]$, zeros outside the input, for the ``out_hw`` outputs asked for. Inputs come
+    checked (shapes, options)."""
+
+    def forward(
+        self,
+        inp: Tensor,
+        weight: Tensor,
+        bias: Tensor | None,
+        stride: Pair,
+        padding: Pair,
+        out_hw: Pair,
+    ) -> tuple[Tensor, Any]:
+        """The output ``(B, OC, *out_hw)`` and what the backward needs (opaque to callers)."""
+        ...
+
+    def backward(
+        self, saved: Any, grad_output: Tensor, input_grad: bool
+    ) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Gradients of the input (zeros when not ``input_grad``), weight and bias (``None``
+        without one)."""
+        ...
+
+
+class Pool2dKernels(Protocol):
+    """A fused pooling over non-overlapping ``(kh, kw)`` tiles of ``(B, C, H, W)`` (the kernel
+    tiles H and W exactly, checked by the caller): each tile's mean (``average``) or max, a NaN
+    max where the tile holds a NaN. The max's gradient goes to the tile's maxima, shared
+    equally on ties, selected (0 elsewhere, and everywhere in a NaN tile)."""
+
+    def forward(self, inp: Tensor, kernel: Pair, average: bool) -> tuple[Tensor, Any]:
+        """The output ``(B, C, H / kh, W / kw)`` and what the backward needs."""
+        ...
+
+    def backward(self, saved: Any, grad_output: Tensor) -> Tensor:
+        """The gradient of the input."""
+        ...
+
+
+@dataclass(frozen=True)
+class FusedOps:
+    """The fused operations a backend declares (its ops' ``fused`` attribute), each ``None``
+    where it has none: callers then compose the operation from the primitives (unfold and
+    matmul for a convolution, tile and reduce for pooling)."""
+
+    conv2d: Conv2dKernels | None = None
+    pool2d: Pool2dKernels | None = None
+
+    def names(self) -> tuple[str, ...]:
+        """The operations declared, by name."""
+        return tuple(f.name for f in fields(self) if getattr(self, f.name) is not None)
 
 
 class TensorOps(Protocol):
@@ -70,7 +132,9 @@ class TensorOps(Protocol):
     device: str
     """Where its storage lives: ``"cpu"`` or ``"cuda"``."""
     compiled: bool
-    """Whether its kernels are compiled (numba) rather than run by the interpreter or numpy."""
+    """Whether its kernels are compiled (numba) rather than run by the interpreter or numpy.
+
+    Optionally, ``fused``: a `FusedOps` naming the backend's fused kernels (none if absent)."""
 
     def map(self, fn: UnaryFn) -> MapProto:
         """Apply ``fn`` to every element."""
@@ -96,7 +160,7 @@ class TensorBackend:
     gradient), ``zips[name]``, ``partials[name]`` (a binary primitive's two partial derivatives)
     and ``reducers[name]`` come from `operators.PRIMITIVES`; the
     course's names (``neg_map``, ``add_zip``, ``log_back_zip``, ``max_reduce``...) are the same
-    functions.
+    functions. ``fused`` is the ops' `FusedOps` declaration (empty when it has none).
     """
 
     def __init__(self, ops: TensorOps | type[TensorOps], name: str | None = None) -> None:
@@ -109,6 +173,7 @@ class TensorBackend:
         self.device = ops.device
         self.compiled = ops.compiled
         self.cuda = ops.device == "cuda"
+        self.fused: FusedOps = getattr(ops, "fused", None) or FusedOps()
         self.maps: dict[str, MapProto] = {p.name: ops.map(p.fn) for p in operators.UNARY}
         self.backs: dict[str, ZipFn] = {
             p.name: ops.zip(p.back) for p in operators.UNARY if p.back is not None

@@ -1,0 +1,258 @@
+"""Convolution and pooling as backend operations: the same values and gradients on every backend,
+through a backend's fused kernels and through the composed default, against central differences
+and against torch.
+
+A backend declares its fused kernels in ``backend.fused`` (`mt_tensor.tensor_ops.FusedOps`); mt-nn
+runs them where declared and otherwise composes the operation (`mt_nn.conv.Unfold`,
+`mt_nn.nn.Tiles`). Each case draws small shapes and, half the time, PyTorch's ``stride`` and
+``padding``; cuda runs in numba's simulator on a few tiny cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mt_nn
+from mt_nn.conv import Unfold
+from mt_nn.nn import Tiles
+from mt_tensor import Tensor, get_backend, tensor
+from mt_tensor.tensor_ops import FusedOps
+from mt_tensor.testing import assert_tensors_close, backend_names
+
+Array = npt.NDArray[np.float64]
+CPU = backend_names()
+SIMULATED = [b for b in backend_names(include_cuda=True) if b not in CPU]
+EPSILON = 1e-6
+OPS = ["conv1d", "conv2d", "avgpool2d", "maxpool2d"]
+in_the_simulator = settings(max_examples=3)
+"""numba's simulator runs each CUDA thread in Python: a few tiny examples there."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call: the op, the input arrays (input, weight, bias for a conv) and its options."""
+
+    op: str
+    arrays: tuple[Array, ...]
+    options: Any
+
+    def run(self, *ts: Tensor) -> Tensor:
+        """The op on tensors ``ts`` (in the order of ``arrays``)."""
+        if self.op.startswith("conv"):
+            conv = mt_nn.conv1d if self.op == "conv1d" else mt_nn.conv2d
+            bias = ts[2] if len(ts) > 2 else None
+            return conv(ts[0], ts[1], bias, *self.options)
+        pool = mt_nn.avgpool2d if self.op == "avgpool2d" else mt_nn.maxpool2d
+        return pool(ts[0], self.options)
+
+
+def _values(draw: st.DrawFn, shape: tuple[int, ...], ties: bool) -> Array:
+    """Values in [-3, 3]; with ``ties`` from a few integers (equal maxima), else one apart
+    at least 0.01 (so a max keeps its arg-max under central differences)."""
+    size = int(np.prod(shape))
+    if ties:
+        ints = draw(st.lists(st.integers(-2, 2), min_size=size, max_size=size))
+        return np.array(ints, dtype=np.float64).reshape(shape)
+    order = np.array(draw(st.permutations(range(size))), dtype=np.float64)
+    return ((order - size / 2) * 6.0 / max(size, 1)).reshape(shape)
+
+
+@st.composite
+def cases(draw: st.DrawFn, op: str, tiny: bool = False, ties: bool = False) -> Case:
+    """A call of ``op`` (one of `OPS`) on small inputs (``tiny``: for the simulator)."""
+    top = 2 if tiny else 3
+    b, c = draw(st.integers(1, 2)), draw(st.integers(1, top - 1))
+    if op.endswith("pool2d"):
+        kh, kw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+        nh, nw = draw(st.integers(1, top - 1)), draw(st.integers(1, top - 1))
+        x = _values(draw, (b, c, kh * nh, kw * nw), ties and op == "maxpool2d")
+        return Case(op, (x,), (kh, kw))
+    dims = 1 if op == "conv1d" else 2
+    o = draw(st.integers(1, top - 1))
+    kernel = tuple(draw(st.integers(1, top)) for _ in range(dims))
+    stride: Any = None
+    padding: Any = None
+    if draw(st.booleans()):
+        stride = draw(st.integers(1, 2))
+        padding = draw(st.integers(0, 1))
+    side = tuple(
+        draw(st.integers(max(1, k - 2 * (padding or 0)), max(1, k - 2 * (padding or 0)) + top))
+        for k in kernel
+    )
+    rng = np.random.default_rng(draw(st.integers(0, 1 << 16)))
+    x = rng.uniform(-3.0, 3.0, size=(b, c, *side))
+    w = rng.uniform(-3.0, 3.0, size=(o, c, *kernel))
+    if draw(st.booleans()):
+        return Case(op, (x, w, rng.uniform(-3.0, 3.0, size=o)), (stride, padding))
+    return Case(op, (x, w), (stride, padding))
+
+
+def _run(case: Case, backend: str, g: Array | None = None) -> tuple[Array, list[Array]]:
+    """The output and each input's gradient of ``(out * g).sum()`` (``g`` fixed per case)."""
+    inputs = [tensor(a, backend=backend, requires_grad=True) for a in case.arrays]
+    out = case.run(*inputs)
+    weights = np.linspace(-1.0, 1.0, out.size).reshape(out.shape) if g is None else g
+    (out * tensor(weights, backend=backend)).sum().backward()
+    grads = [np.zeros(t.shape) if t.grad is None else t.grad.to_numpy() for t in inputs]
+    return out.to_numpy(), grads
+
+
+def _central_differences(case: Case, backend: str) -> list[Array]:
+    """Every input element's derivative of ``(out * g).sum()``, by central differences."""
+    found = []
+    for i, a in enumerate(case.arrays):
+        grad = np.zeros(a.shape)
+        for index in np.ndindex(*a.shape):
+            sums = []
+            for step in (EPSILON, -EPSILON):
+                moved = [v.copy() for v in case.arrays]
+                moved[i][index] += step
+                out = case.run(*(tensor(v, backend=backend) for v in moved)).to_numpy()
+                sums.append(
+                    float((out * np.linspace(-1.0, 1.0, out.size).reshape(out.shape)).sum())
+                )
+            grad[index] = (sums[0] - sums[1]) / (2 * EPSILON)
+        found.append(grad)
+    return found
+
+
+def _compare(got: tuple[Array, list[Array]], want: tuple[Array, list[Array]], where: str) -> None:
+    assert_tensors_close(got[0], want[0], f"forward {where}")
+    for i, (g, w) in enumerate(zip(got[1], want[1], strict=True)):
+        assert_tensors_close(g, w, f"backward of input {i} {where}", 1e-5, 1e-6)
+
+
+@pytest.mark.parametrize("op", OPS)
+@pytest.mark.parametrize("backend", CPU)
+@settings(max_examples=10)
+@given(data=st.data())
+def test_gradients_match_central_differences(backend: str, op: str, data: st.DataObject) -> None:
+    case = data.draw(cases(op, tiny=True))
+    _, grads = _run(case, backend)
+    for i, (g, numeric) in enumerate(zip(grads, _central_differences(case, backend), strict=True)):
+        assert_tensors_close(g, numeric, f"{case.op}: input {i} on {backend}", 1e-4, 1e-5)
+
+
+@pytest.mark.parametrize("op", OPS)
+@pytest.mark.parametrize("backend", [b for b in CPU if b != "simple"])
+@given(data=st.data())
+def test_backends_agree_with_simple(backend: str, op: str, data: st.DataObject) -> None:
+    """Values and gradients (tied maxima sharing theirs) as on the simple backend."""
+    case = data.draw(cases(op, ties=True))
+    _compare(_run(case, backend), _run(case, "simple"), f"of {case.op} on {backend}")
+
+
+@pytest.mark.parametrize("op", OPS)
+@pytest.mark.parametrize("backend", SIMULATED)
+@in_the_simulator
+@given(data=st.data())
+def test_backends_agree_with_simple_in_the_simulator(
+    backend: str, op: str, data: st.DataObject
+) -> None:
+    case = data.draw(cases(op, tiny=True, ties=True))
+    _compare(_run(case, backend), _run(case, "simple"), f"of {case.op} on {backend}")
+
+
+FUSED = [b for b in backend_names(include_cuda=True) if get_backend(b).fused.names()]
+"""The installed backends declaring fused kernels (read from their declarations)."""
+
+
+def test_the_fast_backend_declares_its_fused_kernels() -> None:
+    """mt-fast declares both (so the fused-against-composed tests below are not empty), and a
+    backend declaring nothing gets an empty declaration."""
+    assert set(get_backend("fast").fused.names()) == {"conv2d", "pool2d"}
+    assert "fast" in FUSED
+    assert get_backend("simple").fused == FusedOps()
+    assert get_backend("numpy").fused.names() == ()
+
+
+def _fused_and_composed(case: Case, backend: str) -> list[Any]:
+    fused = get_backend(backend).fused
+    if case.op.startswith("conv"):
+        return [fused.conv2d, Unfold()]
+    return [fused.pool2d, Tiles()]
+
+
+@pytest.mark.parametrize("op", OPS)
+@pytest.mark.parametrize("backend", FUSED)
+@given(data=st.data(), input_grad=st.booleans())
+def test_fused_kernels_match_the_composed_default(
+    backend: str, op: str, data: st.DataObject, input_grad: bool
+) -> None:
+    """The kernels a backend declares against the composed form, called directly: forward,
+    then backward with a fixed upstream gradient (conv1d runs as conv2d of height 1)."""
+    case = data.draw(cases(op, ties=True))
+    results = []
+    for kernels in _fused_and_composed(case, backend):
+        if kernels is None:
+            pytest.skip(f"{backend} declares no fused kernel for {case.op}")
+        ts = [tensor(a, backend=backend) for a in case.arrays]
+        if case.op.startswith("conv"):
+            x, w, *bias = ts
+            if case.op == "conv1d":
+                x = x.contiguous().view(x.shape[0], x.shape[1], 1, x.shape[2])
+                w = w.contiguous().view(w.shape[0], w.shape[1], 1, w.shape[2])
+            s, p, out_hw = mt_nn.conv._output_size(
+                (x.shape[2], x.shape[3]), (w.shape[2], w.shape[3]), *_pairs(case)
+            )
+            out, saved = kernels.forward(x, w, bias[0] if bias else None, s, p, out_hw)
+            g = tensor(np.linspace(-1.0, 1.0, out.size).reshape(out.shape), backend=backend)
+            grads = [t for t in kernels.backward(saved, g, input_grad) if t is not None]
+        else:
+            out, saved = kernels.forward(ts[0], case.options, case.op == "avgpool2d")
+            g = tensor(np.linspace(-1.0, 1.0, out.size).reshape(out.shape), backend=backend)
+            grads = [kernels.backward(saved, g)]
+        results.append((out.to_numpy(), [t.to_numpy() for t in grads]))
+    _compare(results[0], results[1], f"of {case.op}, fused against composed")
+
+
+def _pairs(case: Case) -> tuple[Any, Any]:
+    """A conv case's (stride, padding) as conv2d takes them (conv1d's along the width)."""
+    stride, padding = case.options
+    if case.op == "conv2d":
+        return stride, padding
+    return (
+        None if stride is None else (1, stride),
+        None if padding is None and stride is None else (0, padding or 0),
+    )
+
+
+def _torch_call(case: Case, torch: Any) -> Callable[..., Any]:
+    """The same op in torch; the course's keep-the-size convolution is torch's on an input padded
+    by ``kernel - 1`` zeros at the end of each spatial dim."""
+    F = torch.nn.functional
+    if case.op in ("avgpool2d", "maxpool2d"):
+        pool = F.avg_pool2d if case.op == "avgpool2d" else F.max_pool2d
+        return lambda x: pool(x, case.options)
+    conv = F.conv1d if case.op == "conv1d" else F.conv2d
+    stride, padding = case.options
+    if stride is not None:
+        return lambda x, w, b=None: conv(x, w, b, stride=stride, padding=padding)
+    ends: list[int] = []
+    for k in reversed(case.arrays[1].shape[2:]):
+        ends += [0, k - 1]
+    return lambda x, w, b=None: conv(F.pad(x, ends), w, b)
+
+
+@pytest.mark.parametrize("op", OPS)
+@pytest.mark.parametrize("backend", CPU)
+@given(data=st.data())
+def test_matches_torch(backend: str, op: str, data: st.DataObject) -> None:
+    """Forward and every gradient against torch (float64); skipped without torch. Values are
+    distinct, so torch's max pooling (which picks one of tied maxima) is comparable."""
+    torch = pytest.importorskip("torch")
+    case = data.draw(cases(op))
+    theirs = [torch.tensor(a, requires_grad=True) for a in case.arrays]
+    out = _torch_call(case, torch)(*theirs)
+    g = np.linspace(-1.0, 1.0, out.numel()).reshape(tuple(out.shape))
+    (out * torch.tensor(g)).sum().backward()
+    expected = (out.detach().numpy(), [t.grad.numpy() for t in theirs])
+    _compare(_run(case, backend, g), expected, f"of {case.op} on {backend} against torch")
