@@ -104,7 +104,7 @@ def test_sigmoid_and_exp_at_extremes(backend: str) -> None:
     assert_tensors_close(x.grad, [math.inf, 0.0], "exp'(±1e4)")
 
 
-COMPARISONS = ("lt", "gt", "eq")
+COMPARISONS = ("lt", "gt", "eq", "is_close")
 NAN_CASES = [
     pytest.param(op, backend, id=f"{op.name}-{backend}", marks=known_bug(op.name, backend))
     for op in OPS
