@@ -254,4 +254,7 @@ def matmul_parallel(
     """``out += a @ b`` with the output blocks spread over threads."""
     a, a_strides, bt, bt_shape, bt_strides = along_k(a, a_shape, a_strides, b, b_shape, b_strides)
     for task in numba.prange(tasks(out_shape)):
-        matmul_block(out, out_shape, a, a_shape, a_strides, bt, bt_shape, bt_strides, task)
+        # prange's index is unsigned: as int64 it reuses the serial kernel's compiled block
+        # instead of compiling a second one (3-7 s on a first run).
+        block = np.int64(task)
+        matmul_block(out, out_shape, a, a_shape, a_strides, bt, bt_shape, bt_strides, block)
