@@ -83,11 +83,11 @@ class Function:
     @classmethod
     def apply(cls, *vals: Any) -> Tensor:
         """Run ``forward``, recording the graph when an input requires grad."""
-        Tensor, History = _classes()
+        tensor_class, History = _classes()
         tensors: list[Tensor] = []
         need_grad = False
         for t in vals:  # one loop (no comprehension): this runs for every op
-            if not isinstance(t, Tensor):
+            if not isinstance(t, tensor_class):
                 continue
             # Backends of one name share a storage kind (``TensorBackend(FastOps)`` and "fast").
             if tensors and t.backend is not tensors[0].backend:
@@ -105,8 +105,8 @@ class Function:
         if not need_grad or not is_grad_enabled():
             return cls.forward(Context(True), *vals)
         ctx = Context(False)
-        out = cls.forward(ctx, *(v.detach() if isinstance(v, Tensor) else v for v in vals))
-        return Tensor(out._tensor, History(cls, ctx, tuple(tensors)), backend=out.backend)
+        out = cls.forward(ctx, *(v.detach() if isinstance(v, tensor_class) else v for v in vals))
+        return tensor_class(out._tensor, History(cls, ctx, tuple(tensors)), backend=out.backend)
 
 
 class Add(Function):
