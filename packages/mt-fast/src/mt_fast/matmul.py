@@ -256,5 +256,5 @@ def matmul_parallel(
     for task in numba.prange(tasks(out_shape)):
         # prange's index is unsigned: as int64 it reuses the serial kernel's compiled block
         # instead of compiling a second one (3-7 s on a first run).
-        block = np.int64(task)
+        block: int = np.int64(task)  # type: ignore[assignment]  # numba's int() keeps uint64
         matmul_block(out, out_shape, a, a_shape, a_strides, bt, bt_shape, bt_strides, block)
