@@ -153,62 +153,72 @@ def _cases(sizes: list[int]) -> list[Case]:
     return cases
 
 
-def _median_s(fn: Callable[[], object], blocks: int, budget_s: float) -> float:
+def _median_s(
+    fn: Callable[[], object], blocks: int, budget_s: float, clock: Callable[[], float]
+) -> float:
     """Median over ``blocks`` timed blocks of the seconds per call (after two warm-up calls);
     each block runs enough calls to last about ``budget_s / blocks``."""
     fn()
     fn()
-    start = time.perf_counter()
+    start = clock()
     fn()
-    once = time.perf_counter() - start
+    once = clock() - start
     number = max(1, int(budget_s / blocks / max(once, 1e-7)))
     times = []
     for _ in range(blocks):
-        start = time.perf_counter()
+        start = clock()
         for _ in range(number):
             fn()
-        times.append((time.perf_counter() - start) / number)
+        times.append((clock() - start) / number)
     return statistics.median(times)
+
+
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+"""``cpu`` (the process's CPU seconds) with ``--threads 1`` measures the work alone, unmoved by
+other processes taking turns on the cores; ``wall`` is what a user waits."""
 
 
 # One peer in a process of its own.
 
 
-def _prepare(peer: str) -> Callable[[Array, bool], Any]:
+def _prepare(peer: str, threads: int) -> Callable[[Array, bool], Any]:
     """Set the peer's threads and return how it turns an array into its own operand."""
     if peer == "torch":
         import torch
 
-        torch.set_num_threads(THREADS)
+        torch.set_num_threads(threads)
         return lambda a, grad: torch.from_numpy(a).requires_grad_(grad)
     if peer == "fast":
         import numba
 
         from mt_tensor import tensor
 
-        numba.set_num_threads(min(THREADS, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
         return lambda a, grad: tensor(a, backend="fast", requires_grad=grad)
     return lambda a, grad: a
 
 
-def worker(peer: str, sizes: list[int], blocks: int, budget_s: float) -> dict[str, float]:
+def worker(peer: str, args: Any) -> dict[str, float]:
     """Seconds per call of every case ``peer`` does, in this process."""
-    make = _prepare(peer)
+    make = _prepare(peer, args.threads)
+    clock = CLOCKS[args.clock]
     seconds = {}
-    for case in _cases(sizes):
+    for case in _cases(args.sizes):
         fn = case.fns[peer]
         if fn is None:
             continue
-        args = [make(a, case.grad) for a in case.arrays]
-        seconds[case.key] = _median_s(lambda fn=fn, args=args: fn(*args), blocks, budget_s)
+        operands = [make(a, case.grad) for a in case.arrays]
+        seconds[case.key] = _median_s(
+            lambda fn=fn, xs=operands: fn(*xs), args.blocks, args.budget, clock
+        )
     return seconds
 
 
 def _run_worker(peer: str, args: Any) -> dict[str, float]:
-    threads = str(THREADS)
+    threads = str(args.threads)
     env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads}
     options = ["--sizes", *map(str, args.sizes), "--blocks", str(args.blocks)]
-    options += ["--budget", str(args.budget)]
+    options += ["--budget", str(args.budget), "--threads", threads, "--clock", args.clock]
     run = subprocess.run(
         [sys.executable, __file__, "worker", peer, *options],
         env=env,
@@ -250,7 +260,7 @@ def _print_cases(args: Any) -> None:
     for r in range(args.procs):
         for peer in peers[r % len(peers) :] + peers[: r % len(peers)]:
             runs[peer].append(_run_worker(peer, args))
-    print(f"cases measured, {_load()}")
+    print(f"cases measured ({args.clock} clock, {args.threads} threads), {_load()}")
     header = ("op", "size", "fast ms", "numpy ms", "torch ms", "vs numpy", "vs torch", "target")
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join(["---"] * 2 + ["---:"] * 5 + ["---"]) + "|")
@@ -346,7 +356,9 @@ def _print_crossover(rng: np.random.Generator, budget_s: float) -> None:
     for op, points in sweeps:
         wins_from = "never"
         for label, make in points:
-            serial, parallel = (_median_s(f, 5, budget_s / 5) * 1e6 for f in make())
+            serial, parallel = (
+                _median_s(f, 5, budget_s / 5, time.perf_counter) * 1e6 for f in make()
+            )
             print(f"| {op} | {label} | {_cells(serial, parallel)} |")
             if parallel >= serial:
                 wins_from = "never"
@@ -401,15 +413,17 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=0.4, help="seconds per measurement")
     parser.add_argument("--blocks", type=int, default=5, help="timed blocks per measurement")
     parser.add_argument("--procs", type=int, default=3, help="processes per peer (median)")
+    parser.add_argument("--threads", type=int, default=THREADS, help="threads of every peer")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall")
     parser.add_argument("--skip", nargs="*", default=[], choices=["cases", "crossover", "startup"])
     parser.add_argument("worker", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        seconds = worker(args.worker[1], args.sizes, args.blocks, args.budget)
+        seconds = worker(args.worker[1], args)
         print(json.dumps(seconds))
         return
 
-    print(f"mt-fast bench: {os.cpu_count()} cores, {THREADS} threads, {_load()}")
+    print(f"mt-fast bench: {os.cpu_count()} cores, {args.threads} threads, {_load()}")
     if "cases" not in args.skip:
         _print_cases(args)
     if "crossover" not in args.skip or "startup" not in args.skip:
