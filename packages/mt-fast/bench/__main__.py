@@ -3,9 +3,16 @@
 Run with ``hatch run bench`` in ``packages/mt-fast`` (or ``hatch run python packages/mt-fast/bench``
 at the root, whose environment has torch and the facade). Three tables:
 
-1. One row per case: the fastest call in ms of the fast backend (through the `Tensor`
-   API), of numpy doing the same work on arrays and of torch eager on the CPU, then our speed
-   relative to each (their time over ours: ``0.50x`` is half their speed) and the stage's target.
+1. One row per case: ms per call of the fast backend (through the `Tensor` API), of numpy doing
+   the same work on arrays and of torch eager on the CPU, then our speed relative to each (their
+   time over ours: ``0.50x`` is half their speed) and the target. Each peer runs in a process of
+   its own (``bench worker PEER``), so one library's idle threads never slow another (numba's
+   OpenMP threads beside torch made its MLP step 4x slower); the processes are interleaved
+   (fast, numpy, torch, then again in a rotated order) so a change in the machine's load falls on
+   all of them, and each cell is the median over ``--procs`` processes of the median of
+   ``--blocks`` timed blocks within each. Every peer gets ``THREADS`` threads: numba's
+   ``set_num_threads``, torch's ``set_num_threads``, numpy's BLAS through
+   ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS`` (numpy's element-wise ufuncs use one thread).
 2. Serial against parallel kernels (called directly, no `Tensor` overhead) over sizes, and the
    size from which the parallel one wins: where `mt_fast.fast_ops`' thresholds come from.
 3. Start-up: ``import minitorch`` (``mt_tensor`` + ``mt_fast`` where the facade is not installed)
@@ -16,8 +23,10 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,27 +34,28 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import numba
 import numpy as np
 
-from mt_fast import FastOps, kernels, matmul
-from mt_operators import operators
-from mt_tensor import tensor
-
 THREADS = 2
+PEERS = ("fast", "numpy", "torch")
 
 Array = np.ndarray[Any, np.dtype[np.float64]]
 Fn = Callable[..., Any]
 
 
 class Case:
-    """One row: the same work done by the fast backend, numpy and torch."""
+    """One row: the same work done by the fast backend, numpy and torch.
+
+    ``target`` is ``(peer, speed)`` (met when our speed is at least ``speed`` times the peer's,
+    that is our time at most ``1 / speed`` times theirs) or ``("us", limit)`` (met when ours
+    takes at most ``limit`` µs), or None.
+    """
 
     def __init__(
         self,
         op: str,
         size: str,
-        target: str,
+        target: tuple[str, float] | None,
         arrays: list[Array],
         ours: Fn,
         numpy: Fn | None,
@@ -53,9 +63,12 @@ class Case:
         grad: bool = False,
     ) -> None:
         self.op, self.size, self.target, self.arrays = op, size, target, arrays
-        self.ours, self.numpy = ours, numpy
-        self.torch = torch if torch is not None else numpy
+        self.fns = {"fast": ours, "numpy": numpy, "torch": torch if torch is not None else numpy}
         self.grad = grad
+
+    @property
+    def key(self) -> str:
+        return f"{self.op} {self.size}"
 
 
 def _mul(a: Any, b: Any) -> Any:
@@ -71,102 +84,154 @@ def _sum(dim: int) -> Fn:
     return lambda a: a.sum(dim)
 
 
+def _exp(a: Any) -> Any:
+    return a.exp()
+
+
+def _libm_exp(a: Any) -> Any:
+    """``FastOps.map(math.exp)``: a user function, so the C library's exp, one call per element."""
+    from mt_fast import FastOps
+
+    return FastOps.map(math.exp)(a)
+
+
 def _mlp_step(x: Any, w1: Any, b1: Any, w2: Any, b2: Any) -> None:
     """Forward and backward of ``sigmoid(relu(x @ w1 + b1) @ w2 + b2)``, squared-error loss."""
+    for w in (w1, b1, w2, b2):
+        w.grad = None
     out = ((x @ w1 + b1).relu() @ w2 + b2).sigmoid()
     ((out - 1.0) * (out - 1.0)).sum().backward()
 
 
-_libm_exp = FastOps.map(math.exp)
-
-
-def _cases(rng: np.random.Generator, sizes: list[int]) -> list[Case]:
-    """The cases the stage's issue sets targets for."""
+def _cases(sizes: list[int]) -> list[Case]:
+    """The cases the issues set targets for, with the same arrays in every process (seed 0)."""
+    rng = np.random.default_rng(0)
     x, y = rng.normal(size=(1000, 1000)), rng.normal(size=(1000, 1000))
     row, tiny = rng.normal(size=(1, 1000)), [rng.normal(size=10), rng.normal(size=10)]
-    targets = {512: ">= 0.5x numpy", 1024: ">= 0.4x numpy"}
-    square = [[rng.normal(size=(n, n)), rng.normal(size=(n, n))] for n in sizes]
+    matmul_target = ("numpy", 0.8)
     cases = [
-        Case("matmul", f"{n}x{n}", targets.get(n, ""), ab, _matmul, _matmul)
-        for n, ab in zip(sizes, square, strict=True)
+        Case(
+            "matmul",
+            f"{n}x{n}",
+            matmul_target if n >= 512 else None,
+            [rng.normal(size=(n, n)), rng.normal(size=(n, n))],
+            _matmul,
+            _matmul,
+        )
+        for n in sizes
     ]
     mlp = [rng.normal(size=s) for s in [(32, 2), (2, 64), (64,), (64, 1), (1,)]]
     cases += [
-        Case("zip a*b", "1000x1000", ">= 1.0x numpy", [x, y], _mul, _mul),
+        Case("zip a*b", "1000x1000", ("numpy", 1.0), [x, y], _mul, _mul),
         Case(
-            "zip a*b, row broadcast", "(1000,1000)*(1,1000)", ">= 0.5x numpy", [x, row], _mul, _mul
+            "zip a*b, row broadcast", "(1000,1000)*(1,1000)", ("numpy", 0.5), [x, row], _mul, _mul
         ),
         Case(
             "zip a*b, a permuted",
             "1000x1000",
-            ">= 0.3x numpy",
+            ("numpy", 0.3),
             [x, y],
             lambda a, b: a.permute(1, 0) * b,
             lambda a, b: a.T * b,
         ),
-        Case("map exp", "1000x1000", ">= 0.5x numpy", [x], lambda a: a.exp(), np.exp, _t_exp),
-        Case("map math.exp (libm)", "1000x1000", "", [x], _libm_exp, np.exp, _t_exp),
-        Case("sum over dim 1 (last)", "1000x1000", ">= 1.0x numpy", [x], _sum(1), _sum(1)),
-        Case("sum over dim 0", "1000x1000", ">= 0.5x numpy", [x], _sum(0), _sum(0)),
-        Case("a*b, Tensor API", "10", ">= 0.2x torch", tiny, _mul, _mul),
+        Case("map exp", "1000x1000", ("numpy", 0.5), [x], _exp, np.exp, _exp),
+        Case("map math.exp (libm)", "1000x1000", None, [x], _libm_exp, np.exp, _exp),
+        Case("sum over dim 1 (last)", "1000x1000", ("numpy", 1.0), [x], _sum(1), _sum(1)),
+        Case("sum over dim 0", "1000x1000", ("numpy", 0.5), [x], _sum(0), _sum(0)),
+        Case("a*b, Tensor API", "10", ("us", 2.5), tiny, _mul, _mul),
         Case(
             "MLP step, fwd+bwd",
             "batch 32, 2-64-1",
-            ">= 0.2x torch",
+            ("torch", 1 / 1.5),
             mlp,
             _mlp_step,
             None,
             _mlp_step,
-            True,
         ),
     ]
+    cases[-1].grad = True
     return cases
 
 
-def _t_exp(a: Any) -> Any:
-    return a.exp()
-
-
-def _best_s(fn: Callable[[], object], budget_s: float) -> float:
-    """Fastest single call in seconds, out of as many as fit in ``budget_s`` (at least 7).
-
-    Calls are timed one by one, so one slow call (another process holding a core, which makes
-    a parallel launch wait a scheduler slice) spoils only itself, not a batch.
-    """
+def _median_s(
+    fn: Callable[[], object], blocks: int, budget_s: float, clock: Callable[[], float]
+) -> float:
+    """Median over ``blocks`` timed blocks of the seconds per call (after two warm-up calls);
+    each block runs enough calls to last about ``budget_s / blocks``."""
     fn()
-    times: list[float] = []
-    end = time.perf_counter() + budget_s
-    while len(times) < 7 or (len(times) < 20_000 and time.perf_counter() < end):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    fn()
+    start = clock()
+    fn()
+    once = clock() - start
+    number = max(1, int(budget_s / blocks / max(once, 1e-7)))
+    times = []
+    for _ in range(blocks):
+        start = clock()
+        for _ in range(number):
+            fn()
+        times.append((clock() - start) / number)
+    return statistics.median(times)
 
 
-def _torch() -> Any:
-    """torch on ``THREADS`` threads, or None when it is not installed."""
-    if importlib.util.find_spec("torch") is None:
-        return None
-    import torch
-
-    torch.set_num_threads(THREADS)
-    return torch
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+"""``cpu`` (the process's CPU seconds) with ``--threads 1`` measures the work alone, unmoved by
+other processes taking turns on the cores; ``wall`` is what a user waits."""
 
 
-def _measure(case: Case, torch: Any, budget_s: float) -> tuple[float, float, float]:
-    """ms per call for ours, numpy's and torch's (nan where one does not apply)."""
-    nan = float("nan")
-    theirs = torch_ms = nan
-    if case.numpy is not None:
-        numpy_fn = case.numpy
-        theirs = _best_s(lambda: numpy_fn(*case.arrays), budget_s) * 1e3
-    ts = [tensor(a, backend="fast", requires_grad=case.grad) for a in case.arrays]
-    ours = _best_s(lambda: case.ours(*ts), budget_s) * 1e3
-    if torch is not None and case.torch is not None:
-        torch_fn = case.torch
-        tt = [torch.from_numpy(a).requires_grad_(case.grad) for a in case.arrays]
-        torch_ms = _best_s(lambda: torch_fn(*tt), budget_s) * 1e3
-    return ours, theirs, torch_ms
+# One peer in a process of its own.
+
+
+def _prepare(peer: str, threads: int) -> Callable[[Array, bool], Any]:
+    """Set the peer's threads and return how it turns an array into its own operand."""
+    if peer == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        return lambda a, grad: torch.from_numpy(a).requires_grad_(grad)
+    if peer == "fast":
+        import numba
+
+        from mt_tensor import tensor
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
+        return lambda a, grad: tensor(a, backend="fast", requires_grad=grad)
+    return lambda a, grad: a
+
+
+def worker(peer: str, args: Any) -> dict[str, float]:
+    """Seconds per call of every case ``peer`` does, in this process."""
+    make = _prepare(peer, args.threads)
+    clock = CLOCKS[args.clock]
+    seconds = {}
+    for case in _cases(args.sizes):
+        fn = case.fns[peer]
+        if fn is None:
+            continue
+        operands = [make(a, case.grad) for a in case.arrays]
+        seconds[case.key] = _median_s(
+            lambda fn=fn, xs=operands: fn(*xs), args.blocks, args.budget, clock
+        )
+    return seconds
+
+
+def _run_worker(peer: str, args: Any) -> dict[str, float]:
+    threads = str(args.threads)
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads}
+    options = ["--sizes", *map(str, args.sizes), "--blocks", str(args.blocks)]
+    options += ["--budget", str(args.budget), "--threads", threads, "--clock", args.clock]
+    run = subprocess.run(
+        [sys.executable, __file__, "worker", peer, *options],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seconds: dict[str, float] = json.loads(run.stdout.splitlines()[-1])
+    return seconds
+
+
+def _load() -> str:
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def _ratio(theirs: float, ours: float) -> str:
@@ -177,22 +242,45 @@ def _ms(v: float) -> str:
     return "" if math.isnan(v) else f"{v:.4f}"
 
 
-def _print_cases(rng: np.random.Generator, sizes: list[int], budget_s: float) -> None:
-    torch = _torch()
+def _target(case: Case, ms: dict[str, float]) -> str:
+    if case.target is None:
+        return ""
+    peer, limit = case.target
+    if peer == "us":
+        return f"<= {limit} µs " + ("met" if ms["fast"] * 1e3 <= limit else "MISSED")
+    goal = f">= {limit:.2g}x {peer}"
+    if math.isnan(ms[peer]):
+        return f"{goal} (no {peer} here)"
+    return f"{goal} " + ("met" if ms[peer] / ms["fast"] >= limit else "MISSED")
+
+
+def _print_cases(args: Any) -> None:
+    peers = [p for p in PEERS if p != "torch" or importlib.util.find_spec("torch") is not None]
+    runs: dict[str, list[dict[str, float]]] = {p: [] for p in peers}
+    for r in range(args.procs):
+        for peer in peers[r % len(peers) :] + peers[: r % len(peers)]:
+            runs[peer].append(_run_worker(peer, args))
+    print(f"cases measured ({args.clock} clock, {args.threads} threads), {_load()}")
     header = ("op", "size", "fast ms", "numpy ms", "torch ms", "vs numpy", "vs torch", "target")
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join(["---"] * 2 + ["---:"] * 5 + ["---"]) + "|")
-    for case in _cases(rng, sizes):
-        ours, theirs, torch_ms = _measure(case, torch, budget_s)
+    nan = float("nan")
+    for case in _cases(args.sizes):
+        ms = {
+            p: statistics.median(r[case.key] for r in runs[p]) * 1e3
+            if p in runs and case.key in runs[p][0]
+            else nan
+            for p in PEERS
+        }
         cells = [
-            _ms(ours),
-            _ms(theirs),
-            _ms(torch_ms),
-            _ratio(theirs, ours),
-            _ratio(torch_ms, ours),
+            _ms(ms["fast"]),
+            _ms(ms["numpy"]),
+            _ms(ms["torch"]),
+            _ratio(ms["numpy"], ms["fast"]),
+            _ratio(ms["torch"], ms["fast"]),
         ]
-        print(f"| {case.op} | {case.size} | {' | '.join(cells)} | {case.target} |")
-    if torch is None:
+        print(f"| {case.op} | {case.size} | {' | '.join(cells)} | {_target(case, ms)} |")
+    if "torch" not in runs:
         print("(torch is not installed here: no torch column)")
 
 
@@ -203,6 +291,9 @@ _UNIT = np.ones(1, dtype=np.int64)
 
 def _elementwise(op: str, n: int, rng: np.random.Generator) -> tuple[Fn, Fn]:
     """The serial and parallel kernel calls for ``op`` over ``n`` contiguous elements."""
+    from mt_fast import kernels
+    from mt_operators import operators
+
     x, y, out, shape = rng.random(n) + 0.5, rng.random(n), np.empty(n), np.array([n])
     a, b, o = (x, shape, _UNIT), (y, shape, _UNIT), (out, shape, _UNIT)
     mul, add = kernels.BINARY_CODES[operators.mul], kernels.REDUCE_CODES[operators.add]
@@ -228,6 +319,8 @@ def _elementwise(op: str, n: int, rng: np.random.Generator) -> tuple[Fn, Fn]:
 
 def _matmuls(n: int, rng: np.random.Generator) -> tuple[Fn, Fn]:
     """Serial and parallel ``n x n @ n x n`` kernel calls."""
+    from mt_fast import matmul
+
     a, out = rng.random(n * n), np.zeros(n * n)
     shape, strides = np.array([n, n]), np.array([n, 1])
     args = (out, shape, a, shape, strides, a, shape, strides)
@@ -263,7 +356,9 @@ def _print_crossover(rng: np.random.Generator, budget_s: float) -> None:
     for op, points in sweeps:
         wins_from = "never"
         for label, make in points:
-            serial, parallel = (_best_s(f, budget_s / 5) * 1e6 for f in make())
+            serial, parallel = (
+                _median_s(f, 5, budget_s / 5, time.perf_counter) * 1e6 for f in make()
+            )
             print(f"| {op} | {label} | {_cells(serial, parallel)} |")
             if parallel >= serial:
                 wins_from = "never"
@@ -315,19 +410,31 @@ def _print_startup() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
-    parser.add_argument("--budget", type=float, default=0.5, help="seconds per measurement")
+    parser.add_argument("--budget", type=float, default=0.4, help="seconds per measurement")
+    parser.add_argument("--blocks", type=int, default=5, help="timed blocks per measurement")
+    parser.add_argument("--procs", type=int, default=3, help="processes per peer (median)")
+    parser.add_argument("--threads", type=int, default=THREADS, help="threads of every peer")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall")
     parser.add_argument("--skip", nargs="*", default=[], choices=["cases", "crossover", "startup"])
+    parser.add_argument("worker", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        seconds = worker(args.worker[1], args)
+        print(json.dumps(seconds))
+        return
 
-    numba.set_num_threads(min(THREADS, numba.config.NUMBA_NUM_THREADS))
-    rng = np.random.default_rng(0)
-    print(f"numba {numba.__version__}, {numba.get_num_threads()} threads, load {os.getloadavg()}")
+    print(f"mt-fast bench: {os.cpu_count()} cores, {args.threads} threads, {_load()}")
     if "cases" not in args.skip:
-        _print_cases(rng, args.sizes, args.budget)
+        _print_cases(args)
+    if "crossover" not in args.skip or "startup" not in args.skip:
+        import numba
+
+        numba.set_num_threads(min(THREADS, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
     if "crossover" not in args.skip:
-        _print_crossover(rng, args.budget)
+        _print_crossover(np.random.default_rng(0), args.budget)
     if "startup" not in args.skip:
         _print_startup()
+    print(f"after: {_load()}")
 
 
 if __name__ == "__main__":

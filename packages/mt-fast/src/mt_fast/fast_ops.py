@@ -20,7 +20,7 @@ import numpy as np
 
 from mt_operators import operators
 from mt_tensor import Tensor, tensor_data
-from mt_tensor.tensor_data import IndexingError, Shape
+from mt_tensor.tensor_data import IndexingError, Shape, TensorData
 from mt_tensor.tensor_ops import (
     BinaryFn,
     MapProto,
@@ -89,7 +89,7 @@ def _empty(like: Tensor, shape: tuple[int, ...], fill: float | None = None) -> T
     """A new contiguous tensor on ``like``'s backend, uninitialised or filled with ``fill``."""
     size = math.prod(shape)
     storage = np.empty(size) if fill is None else np.full(size, fill)
-    return Tensor.make(storage, shape, backend=like.backend)
+    return Tensor(TensorData(storage, shape), backend=like.backend)
 
 
 def _launch(kernel: Kernels, op: int, work: int, size: int, *args: object) -> None:
@@ -109,9 +109,10 @@ def _operands(out: Tensor, *inputs: Tensor) -> list[Operand]:
     row (shape ``(size,)``), so the kernels run a single loop with no index arithmetic.
     """
     data = out._tensor
-    if data.is_contiguous() and all(
-        t._tensor.shape == data.shape and t._tensor.strides == data.strides for t in inputs
-    ):
+    flat = data._contiguous
+    for t in inputs:  # a loop, not all(...): this runs for every kernel call
+        flat = flat and t._tensor.shape == data.shape and t._tensor.strides == data.strides
+    if flat:
         row = _row(data.size)
         return [(t._tensor._storage, row, _UNIT) for t in (out, *inputs)]
     return [_arrays(t) for t in (out, *inputs)]
@@ -147,11 +148,12 @@ class FastOps:
                 out = _empty(a, a.shape)
             elif zip_shape(a, out) != out.shape:
                 raise IndexingError(f"cannot map shape {a.shape} into shape {out.shape}")
-            if out.size == 0:
+            size = out._tensor.size
+            if size == 0:
                 return out
             try:
-                work = out.size * (COSTLY if op in kernels.COSTLY_MAPS else 1)
-                _launch(kernel, op, work, out.size, *_operands(out, a))
+                work = size * (COSTLY if op in kernels.COSTLY_MAPS else 1)
+                _launch(kernel, op, work, size, *_operands(out, a))
             except numba.core.errors.NumbaError as e:
                 raise _compile_error(fn, e) from None
             return out
@@ -165,10 +167,11 @@ class FastOps:
 
         def ret(a: Tensor, b: Tensor) -> Tensor:
             out = _empty(a, zip_shape(a, b))
-            if out.size == 0:
+            size = out._tensor.size
+            if size == 0:
                 return out
             try:
-                _launch(kernel, op, out.size, out.size, *_operands(out, a, b))
+                _launch(kernel, op, size, size, *_operands(out, a, b))
             except numba.core.errors.NumbaError as e:
                 raise _compile_error(fn, e) from None
             return out

@@ -81,7 +81,16 @@ class Tensor:
         self.backend = backend
         self.grad = None
         self._id = next(_ids)
-        self.name = name if name is not None else str(self._id)
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        """A label for graphs and messages; the unique id unless one was given."""
+        return self._name if self._name is not None else str(self._id)
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
 
     # Shape and storage.
 

@@ -128,10 +128,12 @@ def _is_int(x: object) -> bool:
 
 
 def _check_shape(shape: UserShape) -> tuple[int, ...]:
-    if type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape):
-        if len(shape) > MAX_DIMS:
-            raise IndexingError(f"shape {shape} has more than {MAX_DIMS} dimensions")
-        return shape
+    if type(shape) is tuple and len(shape) <= MAX_DIMS:
+        for d in shape:  # a loop, not all(...): this runs for every tensor made
+            if type(d) is not int or d < 0:
+                break
+        else:
+            return shape
     dims = tuple(shape)
     if len(dims) > MAX_DIMS:
         raise IndexingError(f"shape {dims} has more than {MAX_DIMS} dimensions")
@@ -155,6 +157,8 @@ class TensorData:
     """
 
     _storage: Storage
+    _shape: Shape
+    _strides: Strides
     _contiguous: bool
     shape: tuple[int, ...]
     strides: tuple[int, ...]
@@ -201,13 +205,14 @@ class TensorData:
                 )
         self._contiguous = _row_major(self.shape, self.strides)
 
-    @functools.cached_property
-    def _shape(self) -> Shape:
-        return np.array(self.shape, dtype=np.int64)
-
-    @functools.cached_property
-    def _strides(self) -> Strides:
-        return np.array(self.strides, dtype=np.int64)
+    def __getattr__(self, name: str) -> Any:
+        """``_shape`` and ``_strides``, made on first use and then kept as plain attributes
+        (``functools.cached_property`` takes a lock on every read before Python 3.12)."""
+        if name not in ("_shape", "_strides"):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        value = np.array(self.shape if name == "_shape" else self.strides, dtype=np.int64)
+        setattr(self, name, value)
+        return value
 
     def to_cuda_(self) -> None:  # pragma: no cover (only with a CUDA device)
         """Hook for device backends (a no-op for host storage)."""

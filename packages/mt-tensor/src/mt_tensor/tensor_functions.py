@@ -83,25 +83,30 @@ class Function:
     @classmethod
     def apply(cls, *vals: Any) -> Tensor:
         """Run ``forward``, recording the graph when an input requires grad."""
-        Tensor, History = _classes()
-        tensors = [v for v in vals if isinstance(v, Tensor)]
+        tensor_class, History = _classes()
+        tensors: list[Tensor] = []
+        need_grad = False
+        for t in vals:  # one loop (no comprehension): this runs for every op
+            if not isinstance(t, tensor_class):
+                continue
+            # Backends of one name share a storage kind (``TensorBackend(FastOps)`` and "fast").
+            if tensors and t.backend is not tensors[0].backend:
+                backend = tensors[0].backend
+                if t.backend.name != backend.name:
+                    raise ValueError(
+                        f"cannot mix backends {backend.name!r} and {t.backend.name!r} in "
+                        f"{cls.__name__}; move one with .to({backend.name!r})"
+                    )
+            tensors.append(t)
+            if t.history is not None:
+                need_grad = True
         if not tensors:
             raise TypeError(f"{cls.__name__}.apply needs at least one Tensor, got {vals!r}")
-        backend = tensors[0].backend
-        need_grad = False
-        for t in tensors:
-            # Backends of one name share a storage kind (``TensorBackend(FastOps)`` and "fast").
-            if t.backend is not backend and t.backend.name != backend.name:
-                raise ValueError(
-                    f"cannot mix backends {backend.name!r} and {t.backend.name!r} in "
-                    f"{cls.__name__}; move one with .to({backend.name!r})"
-                )
-            need_grad = need_grad or t.history is not None
-        if not (need_grad and is_grad_enabled()):
+        if not need_grad or not is_grad_enabled():
             return cls.forward(Context(True), *vals)
         ctx = Context(False)
-        out = cls.forward(ctx, *(v.detach() if isinstance(v, Tensor) else v for v in vals))
-        return Tensor(out._tensor, History(cls, ctx, tuple(tensors)), backend=out.backend)
+        out = cls.forward(ctx, *(v.detach() if isinstance(v, tensor_class) else v for v in vals))
+        return tensor_class(out._tensor, History(cls, ctx, tuple(tensors)), backend=out.backend)
 
 
 class Add(Function):
