@@ -68,7 +68,7 @@ def packed(storage: Storage, shape: Shape, strides: Strides) -> tuple[Storage, S
     for d in range(dims - 1, -1, -1):
         contiguous[d] = size
         size *= shape[d]
-    out = np.empty(size)
+    out = np.empty(size, storage.dtype)
     index = np.empty(dims, np.int64)
     length, step = shape[dims - 1], strides[dims - 1]
     for start in range(0, size, length):

@@ -66,7 +66,8 @@ def _reducer(fn: BinaryFn) -> np.ufunc:
 
 
 def _from_array(like: Tensor, values: Array) -> Tensor:
-    values = np.asarray(values, dtype=np.float64, order="C")
+    """A tensor of ``values`` in ``like``'s dtype (the dtype the inputs were cast to)."""
+    values = np.asarray(values, dtype=like.dtype, order="C")
     return like.make(values.ravel(), values.shape, backend=like.backend)
 
 
@@ -84,7 +85,7 @@ class NumpyOps:
 
         def ret(a: Tensor, out: Tensor | None = None) -> Tensor:
             with np.errstate(all="ignore"):
-                values = np.asarray(ufunc(a._tensor.to_numpy()), dtype=np.float64)
+                values = np.asarray(ufunc(a._tensor.to_numpy()), dtype=a.dtype)
             if out is None:
                 return _from_array(a, values)
             out._tensor.to_numpy()[...] = values
@@ -103,7 +104,7 @@ class NumpyOps:
             shape = zip_shape(a, b)
             with np.errstate(all="ignore"):
                 values = np.asarray(
-                    ufunc(a._tensor.to_numpy(), b._tensor.to_numpy()), dtype=np.float64
+                    ufunc(a._tensor.to_numpy(), b._tensor.to_numpy()), dtype=a.dtype
                 )
             if values.shape != shape:  # a ufunc broadcasts already; frompyfunc may not
                 values = np.broadcast_to(values, shape)
@@ -120,7 +121,7 @@ class NumpyOps:
             shape = reduce_shape(a, dim)
             with np.errstate(all="ignore"):
                 values = ufunc.reduce(a._tensor.to_numpy(), axis=dim, keepdims=True, initial=start)
-            return _from_array(a, np.asarray(values, dtype=np.float64).reshape(shape))
+            return _from_array(a, np.asarray(values).reshape(shape))
 
         return ret
 

@@ -183,19 +183,25 @@ def assert_matches_torch(
     backend: str = "simple",
     forward_tol: tuple[float, float] = (1e-5, 1e-7),
     backward_tol: tuple[float, float] = (1e-4, 1e-6),
+    dtype: Any = np.float64,
 ) -> None:
     """Run ``fn`` on torch tensors and on ours (``ours`` if it differs), then compare.
 
-    Forward values and shapes first, then the gradient of each input after ``.sum().backward()``;
-    failures say "forward" or "backward of input i". Skips the test when torch is absent.
+    Both sides compute in ``dtype`` (float64 or float32); forward dtype, values and shapes first,
+    then the gradient of each input after ``.sum().backward()``; failures say "forward" or
+    "backward of input i". Skips the test when torch is absent.
     """
     import pytest
 
     torch = pytest.importorskip("torch")
-    theirs_in = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in inputs]
-    ours_in = [tensor(x, backend=backend, requires_grad=True) for x in inputs]
+    kind = np.dtype(dtype)
+    torch_dtype = getattr(torch, kind.name)
+    theirs_in = [torch.tensor(x, dtype=torch_dtype, requires_grad=True) for x in inputs]
+    ours_in = [tensor(x, backend=backend, requires_grad=True, dtype=kind) for x in inputs]
     expected = fn(*theirs_in)
     actual = (ours or fn)(*ours_in)
+    if isinstance(actual, Tensor) and actual.dtype != kind:
+        raise AssertionError(f"forward: dtype {actual.dtype}, expected {kind}")
     assert_tensors_close(actual, expected.detach().numpy(), "forward", *forward_tol)
     expected.sum().backward()
     actual.sum().backward()
