@@ -178,12 +178,12 @@ def grad_central_difference(
     down = x.to_numpy().astype(np.float64)
     up[tuple(ind)] += epsilon
     down[tuple(ind)] -= epsilon
+    # In float64 whatever x's dtype: a float32 step of 1e-6 would be rounding noise.
     vals_up = [
-        v if j != arg else tensor(up, backend=x.backend, dtype=x.dtype) for j, v in enumerate(vals)
+        v if j != arg else tensor(up, x.backend, dtype="float64") for j, v in enumerate(vals)
     ]
     vals_down = [
-        v if j != arg else tensor(down, backend=x.backend, dtype=x.dtype)
-        for j, v in enumerate(vals)
+        v if j != arg else tensor(down, x.backend, dtype="float64") for j, v in enumerate(vals)
     ]
     delta = f(*vals_up).sum().item() - f(*vals_down).sum().item()
     return delta / (2.0 * epsilon)

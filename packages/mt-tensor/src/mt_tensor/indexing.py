@@ -11,6 +11,7 @@ accumulate) or slice the output's gradient back.
 
 from __future__ import annotations
 
+import functools
 import numbers
 from collections.abc import Sequence
 from types import EllipsisType
@@ -21,6 +22,7 @@ import numpy.typing as npt
 
 from mt_autodiff import Context
 
+from . import dtypes
 from .tensor import Tensor
 from .tensor_data import IndexingError
 from .tensor_functions import Function, check_dim
@@ -35,8 +37,9 @@ def _values(t: Tensor) -> npt.NDArray[np.float64]:
     return t.to_numpy()
 
 
-def _from_numpy(like: Tensor, values: npt.ArrayLike) -> Tensor:
-    array = np.array(values, dtype=np.float64, order="C")
+def _from_numpy(like: Tensor, values: npt.ArrayLike, dtype: Any = None) -> Tensor:
+    """``values`` as a tensor on ``like``'s backend, of ``dtype`` (default: ``like``'s)."""
+    array = np.array(values, dtype=like.dtype if dtype is None else dtype, order="C")
     return Tensor.make(array.ravel(), array.shape, backend=like.backend)
 
 
@@ -138,7 +141,9 @@ class Cat(Function):
         """The tensors joined along ``dim``."""
         sizes = [t.shape[dim] for t in tensors]
         ctx.save_for_backward(dim, sizes)
-        return _from_numpy(tensors[0], np.concatenate([_values(t) for t in tensors], axis=dim))
+        dtype = functools.reduce(dtypes.promote, (t.dtype for t in tensors))
+        values = np.concatenate([_values(t) for t in tensors], axis=dim)
+        return _from_numpy(tensors[0], values, dtype)
 
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, ...]:
@@ -153,7 +158,8 @@ class Where(Function):
     def forward(ctx: Context, condition: npt.NDArray[np.bool_], a: Tensor, b: Tensor) -> Tensor:
         """``a`` where ``condition`` holds, else ``b`` (all three broadcast)."""
         ctx.save_for_backward(condition)
-        return _from_numpy(a, np.where(condition, _values(a), _values(b)))
+        dtype = dtypes.promote(a.dtype, b.dtype)
+        return _from_numpy(a, np.where(condition, _values(a), _values(b)), dtype)
 
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:

@@ -29,6 +29,8 @@ from .tensor_data import (
 )
 
 __all__ = [
+    "COMPARISONS",
+    "KEEP_INTEGERS",
     "BinaryFn",
     "MapProto",
     "ReduceFn",
@@ -44,6 +46,10 @@ __all__ = [
     "tensor_matrix_multiply",
     "tensor_reduce",
     "tensor_zip",
+    "typed_map",
+    "typed_matmul",
+    "typed_reduce",
+    "typed_zip",
     "zip_shape",
 ]
 
