@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from mt_operators import Module, Parameter
-from mt_tensor import Tensor, TensorBackend, default_backend, get_backend
+from mt_tensor import Tensor, TensorBackend, default_backend, dtypes, get_backend
 
 from . import nn
 from .conv import conv1d, conv2d
@@ -26,10 +26,15 @@ def _backend(backend: BackendLike) -> TensorBackend:
     return get_backend(backend) if isinstance(backend, str) else backend
 
 
-def _uniform(shape: tuple[int, ...], fan_in: int, backend: BackendLike) -> Parameter:
+def _uniform(
+    shape: tuple[int, ...], fan_in: int, backend: BackendLike, dtype: Any = None
+) -> Parameter:
+    """Values uniform in $\\pm 1/\\sqrt{fan_{in}}$, drawn in float64 and stored as ``dtype``
+    (default: mt-tensor's default float), so a float32 layer starts from the same values."""
     bound = 1.0 / math.sqrt(fan_in)
     values = nn.generator().uniform(-bound, bound, size=shape)
-    return Parameter(Tensor.make(values.ravel(), shape, backend=_backend(backend)))
+    d = dtypes.get_default_dtype() if dtype is None else dtypes.resolve(dtype)
+    return Parameter(Tensor.make(values.ravel().astype(d), shape, backend=_backend(backend)))
 
 
 def _positive(name: str, value: int) -> int:
@@ -42,14 +47,20 @@ class Linear(Module):
     """$y = x W^T + b$ with ``weight`` of shape ``(out_features, in_features)``."""
 
     def __init__(
-        self, in_features: int, out_features: int, bias: bool = True, *, backend: BackendLike = None
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        backend: BackendLike = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         self.in_features = _positive("in_features", in_features)
         self.out_features = _positive("out_features", out_features)
-        self.weight = _uniform((out_features, in_features), in_features, backend)
+        self.weight = _uniform((out_features, in_features), in_features, backend, dtype)
         if bias:
-            self.bias = _uniform((out_features,), in_features, backend)
+            self.bias = _uniform((out_features,), in_features, backend, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-1] != self.in_features:
@@ -74,14 +85,15 @@ class Conv1d(Module):
         bias: bool = True,
         *,
         backend: BackendLike = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         self.stride, self.padding = stride, padding
         fan_in = _positive("in_channels", in_channels) * _positive("kernel_size", kernel_size)
         shape = (_positive("out_channels", out_channels), in_channels, kernel_size)
-        self.weight = _uniform(shape, fan_in, backend)
+        self.weight = _uniform(shape, fan_in, backend, dtype)
         if bias:
-            self.bias = _uniform((out_channels,), fan_in, backend)
+            self.bias = _uniform((out_channels,), fan_in, backend, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         bias = self.bias.value if "bias" in self._parameters else None
@@ -105,6 +117,7 @@ class Conv2d(Module):
         bias: bool = True,
         *,
         backend: BackendLike = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         self.stride, self.padding = stride, padding
@@ -112,9 +125,9 @@ class Conv2d(Module):
         fan_in = _positive("in_channels", in_channels) * _positive("kernel_size", kh)
         fan_in *= _positive("kernel_size", kw)
         shape = (_positive("out_channels", out_channels), in_channels, kh, kw)
-        self.weight = _uniform(shape, fan_in, backend)
+        self.weight = _uniform(shape, fan_in, backend, dtype)
         if bias:
-            self.bias = _uniform((out_channels,), fan_in, backend)
+            self.bias = _uniform((out_channels,), fan_in, backend, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         bias = self.bias.value if "bias" in self._parameters else None

@@ -305,5 +305,5 @@ def dropout(
         return x * 0.0
     rng = generator if generator is not None else mt_tensor.generator()
     keep = rng.random(x.shape) >= rate
-    mask = keep.ravel() / (1.0 - rate)
+    mask = (keep.ravel() / (1.0 - rate)).astype(x.dtype)
     return x * Tensor.make(mask, x.shape, backend=x.backend)
