@@ -87,8 +87,16 @@ def _cases(rng: np.random.Generator, sizes: list[int]) -> list[Case]:
     targets = {512: ">= 0.5x numpy", 1024: ">= 0.4x numpy"}
     square = [[rng.normal(size=(n, n)), rng.normal(size=(n, n))] for n in sizes]
     cases = [
-        Case("matmul", f"{n}x{n}", targets.get(n, ""), ab, _matmul, _matmul)
+        Case(
+            f"matmul {dtype}",
+            f"{n}x{n}",
+            targets.get(n, "") if dtype == "float64" else target32,
+            [m.astype(dtype) for m in ab],
+            _matmul,
+            _matmul,
+        )
         for n, ab in zip(sizes, square, strict=True)
+        for dtype, target32 in (("float64", ""), ("float32", ">= 0.6x numpy"))
     ]
     mlp = [rng.normal(size=s) for s in [(32, 2), (2, 64), (64,), (64, 1), (1,)]]
     cases += [
@@ -160,7 +168,7 @@ def _measure(case: Case, torch: Any, budget_s: float) -> tuple[float, float, flo
     if case.numpy is not None:
         numpy_fn = case.numpy
         theirs = _best_s(lambda: numpy_fn(*case.arrays), budget_s) * 1e3
-    ts = [tensor(a, backend="fast", requires_grad=case.grad) for a in case.arrays]
+    ts = [tensor(a, backend="fast", requires_grad=case.grad, dtype=a.dtype) for a in case.arrays]
     ours = _best_s(lambda: case.ours(*ts), budget_s) * 1e3
     if torch is not None and case.torch is not None:
         torch_fn = case.torch

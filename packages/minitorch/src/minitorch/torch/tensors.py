@@ -126,7 +126,9 @@ class MaxMin(NamedTuple):
 
 
 def wrap(inner: mt.Tensor, dt: DType) -> Tensor:
-    """A face tensor over ``inner`` (no copy)."""
+    """A face tensor over ``inner`` (no copy when it has ``dt``'s storage dtype, else cast)."""
+    if inner.dtype != dtypes.storage(dt):
+        inner = inner.astype(dtypes.storage(dt))
     out = object.__new__(Tensor)
     out._t = inner
     out._dtype = dt
@@ -138,7 +140,8 @@ def unwrap(x: Any, like: Tensor) -> mt.Tensor:
     if isinstance(x, Tensor):
         return x._t
     if isinstance(x, numbers.Real):
-        return like._t.make([float(x)], (), backend=like._t.backend)
+        kind = mt.dtypes.scalar_dtype(like._t.dtype, x)
+        return like._t.make(np.array([x], kind), (), backend=like._t.backend)
     raise TypeError(f"expected a Tensor or a number, got {type(x).__name__}: {x!r}")
 
 
@@ -511,8 +514,8 @@ class Tensor:
 
     def numpy(self, force: builtins.bool = False) -> npt.NDArray[Any]:
         """The values as a numpy array. A floating CPU tensor that owns contiguous storage
-        gives a view of that storage (writes show on both sides, as in PyTorch); its dtype is
-        float64, the storage's, for ``float32`` tensors too. Other tensors give a copy."""
+        gives a view of that storage (writes show on both sides, as in PyTorch), of its dtype.
+        Other tensors give a copy."""
         if self.requires_grad and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
@@ -651,19 +654,19 @@ class Tensor:
         return self._reflected(o, lambda a, b: a * b, "mul")
 
     def __truediv__(self, o: Any) -> Tensor:
-        return self._float(self._binary(o, lambda a, b: a / b, "div"))
+        return self._float(self)._binary(o, lambda a, b: a / b, "div")
 
     def __rtruediv__(self, o: Any) -> Tensor:
-        return self._float(self._reflected(o, lambda a, b: a / b, "div"))
+        return self._float(self)._reflected(o, lambda a, b: a / b, "div")
 
     def __floordiv__(self, o: Any) -> Tensor:
-        return self._binary(o, lambda a, b: (a / b).floor(), "floordiv")
+        return self._binary(o, lambda a, b: a // b, "floordiv")
 
     def __rfloordiv__(self, o: Any) -> Tensor:
-        return self._reflected(o, lambda a, b: (a / b).floor(), "floordiv")
+        return self._reflected(o, lambda a, b: a // b, "floordiv")
 
     def __mod__(self, o: Any) -> Tensor:
-        return self._binary(o, lambda a, b: a - (a / b).floor() * b, "mod")
+        return self._binary(o, lambda a, b: a % b, "mod")
 
     def __pow__(self, o: Any) -> Tensor:
         if isinstance(o, numbers.Integral) and o < 0 and self._dtype.category != FLOATING:
@@ -695,7 +698,7 @@ class Tensor:
         return self.abs()
 
     def _float(self, out: Tensor) -> Tensor:
-        """``out`` relabelled floating when it came from integer inputs (true division)."""
+        """``out`` as the default float dtype when it is an integer tensor (true division)."""
         return out if out._dtype.is_floating_point else wrap(out._t, dtypes.get_default_dtype())
 
     def _compare(self, other: Any, fn: Callable[[mt.Tensor, mt.Tensor], mt.Tensor]) -> Tensor:
@@ -1375,6 +1378,9 @@ class Tensor:
 
     def long(self) -> Tensor:
         return self._to_dtype(dtypes.int64)
+
+    def half(self) -> Tensor:
+        raise UnsupportedError("Tensor.half(): float16 is not a dtype of minitorch.torch")
 
     def int(self) -> Tensor:
         return self._to_dtype(dtypes.int32)
