@@ -519,6 +519,31 @@ TENSOR_OPS: tuple[TensorOpInfo, ...] = (
         domain=(0.1, 10.0),
     ),
     TensorOpInfo(
+        "astype",
+        "Cast",
+        lambda d, a: a.astype(d),
+        lambda d, a: a.astype(d),
+        _unary(st.just("float32")),
+        domain=(-0.01, 0.01),  # small values: float32 rounding stays far below the step of 1e-6
+    ),
+    TensorOpInfo(
+        "floordiv",
+        "FloorDiv",
+        lambda p, a: a // p,
+        lambda p, a: np.floor_divide(a, p),
+        _unary(st.sampled_from([-3, -2, 2, 3])),
+        differentiable=False,
+        kinks=lambda p: tuple(p * k for k in range(-10, 11)),
+    ),
+    TensorOpInfo(
+        "mod",
+        "Mod",
+        lambda p, a: a % p,
+        lambda p, a: np.remainder(a, p),
+        _unary(st.sampled_from([-3, -2, 2, 3])),
+        kinks=lambda p: tuple(p * k for k in range(-10, 11)),
+    ),
+    TensorOpInfo(
         "clamp",
         "Clamp",
         lambda b, a: a.clamp(*b),
