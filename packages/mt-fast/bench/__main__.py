@@ -111,14 +111,15 @@ def _cases(sizes: list[int]) -> list[Case]:
     matmul_target = ("numpy", 0.8)
     cases = [
         Case(
-            "matmul",
+            f"matmul {dtype}",
             f"{n}x{n}",
             matmul_target if n >= 512 else None,
-            [rng.normal(size=(n, n)), rng.normal(size=(n, n))],
+            [m.astype(dtype) for m in ab],
             _matmul,
             _matmul,
         )
-        for n in sizes
+        for n, ab in ((n, (rng.normal(size=(n, n)), rng.normal(size=(n, n)))) for n in sizes)
+        for dtype in ("float64", "float32")
     ]
     mlp = [rng.normal(size=s) for s in [(32, 2), (2, 64), (64,), (64, 1), (1,)]]
     cases += [
@@ -194,7 +195,7 @@ def _prepare(peer: str, threads: int) -> Callable[[Array, bool], Any]:
         from mt_tensor import tensor
 
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
-        return lambda a, grad: tensor(a, backend="fast", requires_grad=grad)
+        return lambda a, grad: tensor(a, backend="fast", requires_grad=grad, dtype=a.dtype)
     return lambda a, grad: a
 
 

@@ -303,12 +303,13 @@ def to_device(storage: Any) -> DeviceArray:
     """``storage`` as a device array: itself when already there, else a copy uploaded now."""
     if hasattr(storage, "copy_to_host"):
         return storage
-    return cuda.to_device(np.ascontiguousarray(storage, dtype=np.float64))
+    return cuda.to_device(np.ascontiguousarray(storage))
 
 
-def empty(size: int) -> DeviceArray:
-    """An uninitialised float64 device array (at least one element, as CUDA allocates)."""
-    return cuda.device_array(max(size, 1), dtype=np.float64)
+def empty(size: int, dtype: Any = np.float64) -> DeviceArray:
+    """An uninitialised device array of ``dtype`` (at least one element, as CUDA allocates);
+    kernels are compiled for each dtype they meet, on first use."""
+    return cuda.device_array(max(size, 1), dtype=dtype)
 
 
 def available() -> bool:

@@ -79,12 +79,12 @@ def _args(t: Tensor) -> tuple[Any, Any, Any]:
 
 
 def _empty(like: Tensor, shape: tuple[int, ...]) -> Tensor:
-    """A contiguous tensor of ``shape`` on ``like``'s backend with uninitialised device storage
-    (every kernel writes every output element)."""
+    """A contiguous tensor of ``shape`` and ``like``'s dtype on its backend, with uninitialised
+    device storage (every kernel writes every output element)."""
     from . import cuda_kernels as k
 
     size = int(np.prod(shape)) if shape else 1
-    return like.make(k.empty(size), shape, backend=like.backend)
+    return like.make(k.empty(size, like.dtype), shape, backend=like.backend)
 
 
 def _blocks(size: int, threads: int) -> int:

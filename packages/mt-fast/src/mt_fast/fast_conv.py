@@ -246,7 +246,8 @@ def _array(t: Tensor) -> Array:
 
 
 def _from_array(like: Tensor, values: Array) -> Tensor:
-    return Tensor.from_numpy(values, like.backend, copy=False)
+    """``values`` (computed in float64) as a tensor of ``like``'s dtype and backend."""
+    return Tensor.from_numpy(values, like.backend, dtype=like.dtype, copy=False)
 
 
 class Conv2d:

@@ -86,9 +86,11 @@ def _arrays(t: Tensor) -> Operand:
 
 
 def _empty(like: Tensor, shape: tuple[int, ...], fill: float | None = None) -> Tensor:
-    """A new contiguous tensor on ``like``'s backend, uninitialised or filled with ``fill``."""
+    """A new contiguous tensor of ``like``'s dtype and backend, uninitialised or filled with
+    ``fill`` (the inputs were cast to one dtype before: kernels never mix dtypes)."""
     size = math.prod(shape)
-    storage = np.empty(size) if fill is None else np.full(size, fill)
+    dtype = like.dtype
+    storage = np.empty(size, dtype) if fill is None else np.full(size, fill, dtype)
     return Tensor(TensorData(storage, shape), backend=like.backend)
 
 

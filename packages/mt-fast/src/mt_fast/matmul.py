@@ -52,9 +52,10 @@ def _inlined(fn: F) -> F:
 
 
 @_inlined
-def _dot(x: Storage, y: Storage, depth: int) -> float:
-    """``sum(x[:depth] * y[:depth])`` for one output outside the 4 x 4 tiles."""
-    acc = 0.0
+def _dot(x: Storage, y: Storage, depth: int, zero: float) -> float:
+    """``sum(x[:depth] * y[:depth])`` for one output outside the 4 x 4 tiles, summed from
+    ``zero`` (a zero of the storage's dtype, so float32 stays float32)."""
+    acc = zero
     for k in range(depth):
         acc += x[k] * y[k]
     return acc
@@ -69,7 +70,7 @@ def packed(storage: Storage, shape: Shape, strides: Strides) -> tuple[Storage, S
     for d in range(dims - 1, -1, -1):
         contiguous[d] = size
         size *= shape[d]
-    out = np.empty(size)
+    out = np.empty(size, storage.dtype)
     index = np.empty(dims, np.int64)
     length, step = shape[dims - 1], strides[dims - 1]
     for start in range(0, size, length):
@@ -143,6 +144,7 @@ def matmul_block(
     b_base = index_to_position(b_index, bt_strides)
     o_base = entry * n * p
     a_row, b_col = a_strides[len(a_shape) - 2], bt_strides[len(bt_shape) - 2]
+    zero = np.zeros(1, out.dtype)[0]  # accumulators in the storage's dtype
 
     for k0 in range(0, m, DEPTH):
         depth = min(DEPTH, m - k0)
@@ -160,8 +162,8 @@ def matmul_block(
                 b1 = bt[c + b_col : c + b_col + depth]
                 b2 = bt[c + 2 * b_col : c + 2 * b_col + depth]
                 b3 = bt[c + 3 * b_col : c + 3 * b_col + depth]
-                s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0
-                s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = 0.0
+                s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = zero
+                s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = zero
                 for k in range(depth):
                     x0, x1, x2, x3 = a0[k], a1[k], a2[k], a3[k]
                     y0, y1, y2, y3 = b0[k], b1[k], b2[k], b3[k]
@@ -202,14 +204,14 @@ def matmul_block(
             while j < col1:
                 c = b_base + j * b_col + k0
                 for di in range(4):
-                    out[o_base + (i + di) * p + j] += _dot(a[r + di * a_row :], bt[c:], depth)
+                    out[o_base + (i + di) * p + j] += _dot(a[r + di * a_row :], bt[c:], depth, zero)
                 j += 1
             i += 4
         for ii in range(i, row1):
             r = a_base + ii * a_row + k0
             for jj in range(col0, col1):
                 c = b_base + jj * b_col + k0
-                out[o_base + ii * p + jj] += _dot(a[r:], bt[c:], depth)
+                out[o_base + ii * p + jj] += _dot(a[r:], bt[c:], depth, zero)
 
 
 @serial

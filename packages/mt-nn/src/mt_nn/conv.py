@@ -36,7 +36,7 @@ Pair = tuple[int, int]
 
 
 def _constant(like: Tensor, values: Array) -> Tensor:
-    return Tensor.from_numpy(values, like.backend)
+    return Tensor.from_numpy(values, like.backend, dtype=like.dtype)
 
 
 def _selection(out_n: int, n: int, k: int, stride: int, pad: int) -> Array:

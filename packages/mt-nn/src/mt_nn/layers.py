@@ -20,10 +20,14 @@ from .norm import batch_norm, layer_norm
 BackendLike = TensorBackend | str | None
 
 
-def _uniform(shape: tuple[int, ...], fan_in: int, backend: BackendLike) -> Parameter:
+def _uniform(
+    shape: tuple[int, ...], fan_in: int, backend: BackendLike, dtype: Any = None
+) -> Parameter:
+    """Values uniform in $\\pm 1/\\sqrt{fan_{in}}$, drawn in float64 and stored as ``dtype``
+    (default: mt-tensor's default float), so a float32 layer starts from the same values."""
     bound = 1.0 / math.sqrt(fan_in)
     values = nn.generator().uniform(-bound, bound, size=shape)
-    return Parameter(Tensor.from_numpy(values, get_backend(backend), copy=False))
+    return Parameter(Tensor.from_numpy(values, get_backend(backend), dtype=dtype))
 
 
 def _positive(name: str, value: int) -> int:
@@ -36,14 +40,20 @@ class Linear(Module):
     """$y = x W^T + b$ with ``weight`` of shape ``(out_features, in_features)``."""
 
     def __init__(
-        self, in_features: int, out_features: int, bias: bool = True, *, backend: BackendLike = None
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        backend: BackendLike = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         self.in_features = _positive("in_features", in_features)
         self.out_features = _positive("out_features", out_features)
-        self.weight = _uniform((out_features, in_features), in_features, backend)
+        self.weight = _uniform((out_features, in_features), in_features, backend, dtype)
         if bias:
-            self.bias = _uniform((out_features,), in_features, backend)
+            self.bias = _uniform((out_features,), in_features, backend, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-1] != self.in_features:
@@ -68,14 +78,15 @@ class Conv1d(Module):
         bias: bool = True,
         *,
         backend: BackendLike = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         self.stride, self.padding = stride, padding
         fan_in = _positive("in_channels", in_channels) * _positive("kernel_size", kernel_size)
         shape = (_positive("out_channels", out_channels), in_channels, kernel_size)
-        self.weight = _uniform(shape, fan_in, backend)
+        self.weight = _uniform(shape, fan_in, backend, dtype)
         if bias:
-            self.bias = _uniform((out_channels,), fan_in, backend)
+            self.bias = _uniform((out_channels,), fan_in, backend, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         bias = self.bias.value if "bias" in self._parameters else None
@@ -99,6 +110,7 @@ class Conv2d(Module):
         bias: bool = True,
         *,
         backend: BackendLike = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         self.stride, self.padding = stride, padding
@@ -106,9 +118,9 @@ class Conv2d(Module):
         fan_in = _positive("in_channels", in_channels) * _positive("kernel_size", kh)
         fan_in *= _positive("kernel_size", kw)
         shape = (_positive("out_channels", out_channels), in_channels, kh, kw)
-        self.weight = _uniform(shape, fan_in, backend)
+        self.weight = _uniform(shape, fan_in, backend, dtype)
         if bias:
-            self.bias = _uniform((out_channels,), fan_in, backend)
+            self.bias = _uniform((out_channels,), fan_in, backend, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         bias = self.bias.value if "bias" in self._parameters else None

@@ -9,12 +9,12 @@ the ``_with_logits`` and `cross_entropy` forms never take the log of a rounded-o
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from mt_autodiff import Context
-from mt_tensor import Function, Tensor
+from mt_tensor import Function, Tensor, dtypes
 
 from .nn import logsoftmax
 
@@ -44,7 +44,7 @@ class ClampedLog(Function):
 
     @staticmethod
     def forward(ctx: Context, a: Tensor) -> Tensor:
-        floor = a.make([math.exp(LOG_FLOOR)], (1,), backend=a.backend)
+        floor = a.make([math.exp(LOG_FLOOR)], (1,), backend=a.backend, dtype=a.dtype)
         safe = a.f.max_zip(a, floor)
         ctx.save_for_backward(safe, a.f.lt_zip(floor, a))
         return a.f.log_map(safe)
@@ -125,14 +125,15 @@ def binary_cross_entropy_with_logits(
     return _reduce(Softplus.apply(x) - x * target, reduction)
 
 
-def one_hot(target: Tensor, classes: int) -> Tensor:
-    """``(N,)`` class indices as ``(N, classes)`` one-hot rows on the same backend."""
+def one_hot(target: Tensor, classes: int, dtype: Any = None) -> Tensor:
+    """``(N,)`` class indices as ``(N, classes)`` one-hot rows on the same backend, of ``dtype``
+    (default: mt-tensor's default float)."""
     labels = target.to_numpy()
     if target.dims != 1 or np.any(labels != np.round(labels)) or np.any(labels < 0):
         raise ValueError(f"class labels must be non-negative integers of shape (N,), got {target}")
     if labels.size and labels.max() >= classes:
         raise ValueError(f"class label {int(labels.max())} out of range for {classes} classes")
-    rows = np.zeros((labels.size, classes))
+    rows = np.zeros((labels.size, classes), dtypes.get_default_dtype() if dtype is None else dtype)
     rows[np.arange(labels.size), labels.astype(np.int64)] = 1.0
     return Tensor.from_numpy(rows, target.backend, copy=False)
 
@@ -143,7 +144,7 @@ def nll_loss(x: Tensor, target: Tensor, reduction: Reduction = "mean") -> Tensor
         raise ValueError(f"nll_loss needs (N, C) log-probabilities, got shape {x.shape}")
     n, c = x.shape
     if target.shape == (n,):
-        rows = one_hot(target, c)
+        rows = one_hot(target, c, x.dtype)
     elif target.shape == (n, c):
         rows = target
     else:

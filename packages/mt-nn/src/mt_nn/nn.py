@@ -280,4 +280,4 @@ def dropout(
         return x * 0.0
     rng = generator if generator is not None else mt_tensor.generator()
     keep = rng.random(x.shape) >= rate
-    return x * Tensor.from_numpy(keep / (1.0 - rate), x.backend)
+    return x * Tensor.from_numpy(keep / (1.0 - rate), x.backend, dtype=x.dtype)

@@ -4,10 +4,10 @@
 Parameters are stage 0's `Parameter` objects whose values are Tensors (or stage 1 Scalars).
 Each group is a dict holding ``"params"`` and its hyperparameters (``"lr"``, ...), which a user
 or a schedule may change between steps. Each rule is written once over arrays and runs where the
-parameter lives: in float64 numpy for host backends (cheaper per small op than tensor kernels),
+parameter lives: in numpy for host backends (cheaper per small op than tensor kernels),
 as tensor kernels under `no_grad` on a device backend (so parameters, gradients and optimizer
-state never leave the GPU). Each parameter then gets a new leaf value on its own backend; a
-parameter with no gradient is skipped, as in PyTorch.
+state never leave the GPU). Each parameter then gets a new leaf value on its own backend, in its
+own dtype; a parameter with no gradient is skipped, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def _grad(p: Parameter) -> Array | None:
 def _write(p: Parameter, values: Array) -> None:
     v = p.value
     if isinstance(v, Tensor):
-        p.update(Tensor.make(values.ravel(), v.shape, backend=v.backend))
+        p.update(Tensor.make(values.ravel().astype(v.dtype), v.shape, backend=v.backend))
     else:
         p.update(type(v)(float(values)))
 
@@ -202,7 +202,7 @@ class Optimizer:
                         continue
                     state = self.state.setdefault(id(p), {})
                     with no_grad():
-                        p.update(self._update(v.detach(), v.grad, state, group))
+                        p.update(self._update(v.detach(), v.grad, state, group).astype(v.dtype))
                     continue
                 grad = _grad(p)
                 if grad is None:

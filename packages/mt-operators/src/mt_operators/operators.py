@@ -279,7 +279,8 @@ def ceil(x: float) -> float:
 
 def trunc(x: float) -> float:
     """$x$ rounded towards 0 (±inf and NaN stay)."""
-    return float(math.trunc(x)) if math.fabs(x) < INTEGRAL else x
+    # float(x): numba's CUDA simulator hands in numpy float32 scalars, which lack __trunc__
+    return float(math.trunc(float(x))) if math.fabs(x) < INTEGRAL else x
 
 
 def round(x: float) -> float:  # noqa: A001 (PyTorch's name)

@@ -1,5 +1,6 @@
 """Stage 2: strided tensors with broadcasting and autograd, on the simple and numpy backends."""
 
+from . import dtypes
 from .__about__ import __version__
 from .backends import (
     NumpyBackend,
@@ -66,6 +67,7 @@ __all__ = [
     "broadcast_index",
     "cat",
     "default_backend",
+    "dtypes",
     "generator",
     "get_backend",
     "grad_central_difference",

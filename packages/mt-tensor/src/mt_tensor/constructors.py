@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from . import dtypes
 from .tensor import Tensor
 from .tensor_data import UserShape
 from .tensor_ops import TensorBackend
@@ -71,24 +72,33 @@ def _is_number(x: Any) -> bool:
 
 
 def tensor(
-    ls: Any, backend: TensorBackend | str | None = None, requires_grad: bool = False
+    ls: Any,
+    backend: TensorBackend | str | None = None,
+    requires_grad: bool = False,
+    dtype: Any = None,
 ) -> Tensor:
-    """A tensor from a number, a nested list of any depth or a numpy array.
+    """A tensor from a number, a nested list of any depth or a numpy array, of ``dtype``
+    (default: `dtypes.get_default_dtype`, float64, whatever the values, as the course expects).
 
     >>> tensor([[1, 2], [3, 4]]).shape
     (2, 2)
     """
     values, shape = _flatten(ls)
-    return _make(values, shape, backend, requires_grad)
+    return _make(values, shape, backend, requires_grad, dtype)
 
 
 def _make(
-    values: Any, shape: UserShape, backend: TensorBackend | str | None, requires_grad: bool
+    values: Any,
+    shape: UserShape,
+    backend: TensorBackend | str | None,
+    requires_grad: bool,
+    dtype: Any = None,
 ) -> Tensor:
     from .backends import get_backend
 
     b = get_backend(backend) if isinstance(backend, str) else backend
-    t = Tensor.make(np.asarray(values, dtype=np.float64).ravel(), tuple(shape), backend=b)
+    d = dtypes.get_default_dtype() if dtype is None else dtypes.resolve(dtype)
+    t = Tensor.make(np.asarray(values, dtype=d).ravel(), tuple(shape), backend=b)
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -105,19 +115,25 @@ def _size(shape: UserShape) -> int:
 
 
 def zeros(
-    shape: UserShape | int, backend: TensorBackend | str | None = None, requires_grad: bool = False
+    shape: UserShape | int,
+    backend: TensorBackend | str | None = None,
+    requires_grad: bool = False,
+    dtype: Any = None,
 ) -> Tensor:
     """A tensor of zeros."""
     shape = _shape(shape)
-    return _make(np.zeros(_size(shape)), shape, backend, requires_grad)
+    return _make(np.zeros(_size(shape)), shape, backend, requires_grad, dtype)
 
 
 def ones(
-    shape: UserShape | int, backend: TensorBackend | str | None = None, requires_grad: bool = False
+    shape: UserShape | int,
+    backend: TensorBackend | str | None = None,
+    requires_grad: bool = False,
+    dtype: Any = None,
 ) -> Tensor:
     """A tensor of ones."""
     shape = _shape(shape)
-    return _make(np.ones(_size(shape)), shape, backend, requires_grad)
+    return _make(np.ones(_size(shape)), shape, backend, requires_grad, dtype)
 
 
 _generator = np.random.default_rng(0)
@@ -137,13 +153,16 @@ def generator() -> np.random.Generator:
 
 
 def rand(
-    shape: UserShape | int, backend: TensorBackend | str | None = None, requires_grad: bool = False
+    shape: UserShape | int,
+    backend: TensorBackend | str | None = None,
+    requires_grad: bool = False,
+    dtype: Any = None,
 ) -> Tensor:
     """Uniform values in [0, 1) from Python's `random` (seeded by `manual_seed` or
     ``random.seed``)."""
     shape = _shape(shape)
     values = [random.random() for _ in range(_size(shape))]
-    return _make(values, shape, backend, requires_grad)
+    return _make(values, shape, backend, requires_grad, dtype)
 
 
 def grad_central_difference(
@@ -155,12 +174,17 @@ def grad_central_difference(
 ) -> float:
     """$\\partial\\, \\mathrm{sum}(f) / \\partial\\, vals[arg][ind]$ by the central difference."""
     x = vals[arg]
-    up = x.to_numpy()
-    down = x.to_numpy()
+    up = x.to_numpy().astype(np.float64)
+    down = x.to_numpy().astype(np.float64)
     up[tuple(ind)] += epsilon
     down[tuple(ind)] -= epsilon
-    vals_up = [v if j != arg else tensor(up, backend=x.backend) for j, v in enumerate(vals)]
-    vals_down = [v if j != arg else tensor(down, backend=x.backend) for j, v in enumerate(vals)]
+    # In float64 whatever x's dtype: a float32 step of 1e-6 would be rounding noise.
+    vals_up = [
+        v if j != arg else tensor(up, x.backend, dtype="float64") for j, v in enumerate(vals)
+    ]
+    vals_down = [
+        v if j != arg else tensor(down, x.backend, dtype="float64") for j, v in enumerate(vals)
+    ]
     delta = f(*vals_up).sum().item() - f(*vals_down).sum().item()
     return delta / (2.0 * epsilon)
 

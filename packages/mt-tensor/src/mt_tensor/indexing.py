@@ -11,6 +11,7 @@ accumulate) or slice the output's gradient back.
 
 from __future__ import annotations
 
+import functools
 import numbers
 from collections.abc import Sequence
 from types import EllipsisType
@@ -21,6 +22,7 @@ import numpy.typing as npt
 
 from mt_autodiff import Context
 
+from . import dtypes
 from .tensor import Tensor
 from .tensor_data import IndexingError
 from .tensor_functions import Function, check_dim
@@ -135,9 +137,9 @@ class Cat(Function):
         """The tensors joined along ``dim``."""
         sizes = [t.shape[dim] for t in tensors]
         ctx.save_for_backward(dim, sizes)
-        return Tensor.from_numpy(
-            np.concatenate([_values(t) for t in tensors], axis=dim), tensors[0].backend
-        )
+        dtype = functools.reduce(dtypes.promote, (t.dtype for t in tensors))
+        values = np.concatenate([_values(t) for t in tensors], axis=dim)
+        return Tensor.from_numpy(values, tensors[0].backend, dtype=dtype)
 
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, ...]:
@@ -152,7 +154,10 @@ class Where(Function):
     def forward(ctx: Context, condition: npt.NDArray[np.bool_], a: Tensor, b: Tensor) -> Tensor:
         """``a`` where ``condition`` holds, else ``b`` (all three broadcast)."""
         ctx.save_for_backward(condition)
-        return Tensor.from_numpy(np.where(condition, _values(a), _values(b)), a.backend)
+        dtype = dtypes.promote(a.dtype, b.dtype)
+        return Tensor.from_numpy(
+            np.where(condition, _values(a), _values(b)), a.backend, dtype=dtype
+        )
 
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:

@@ -79,7 +79,7 @@ class NumpyOps:
 
         def ret(a: Tensor, out: Tensor | None = None) -> Tensor:
             with np.errstate(all="ignore"):
-                values = np.asarray(ufunc(a._tensor.to_numpy()), dtype=np.float64)
+                values = np.asarray(ufunc(a._tensor.to_numpy()), dtype=a.dtype)
             if out is None:
                 return a.from_numpy(values, a.backend, copy=False)
             out._tensor.to_numpy()[...] = values
@@ -98,7 +98,7 @@ class NumpyOps:
             shape = zip_shape(a, b)
             with np.errstate(all="ignore"):
                 values = np.asarray(
-                    ufunc(a._tensor.to_numpy(), b._tensor.to_numpy()), dtype=np.float64
+                    ufunc(a._tensor.to_numpy(), b._tensor.to_numpy()), dtype=a.dtype
                 )
             if values.shape != shape:  # a ufunc broadcasts already; frompyfunc may not
                 values = np.broadcast_to(values, shape)
@@ -116,7 +116,7 @@ class NumpyOps:
             with np.errstate(all="ignore"):
                 values = ufunc.reduce(a._tensor.to_numpy(), axis=dim, keepdims=True, initial=start)
             return a.from_numpy(
-                np.asarray(values, dtype=np.float64).reshape(shape), a.backend, copy=False
+                np.asarray(values).reshape(shape), a.backend, dtype=a.dtype, copy=False
             )
 
         return ret

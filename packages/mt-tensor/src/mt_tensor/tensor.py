@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from mt_autodiff import Context, backpropagate
 
+from . import dtypes
 from . import tensor_functions as tf
 from .tensor_data import (
     Shape,
@@ -49,7 +50,8 @@ class History:
 
 
 class Tensor:
-    """A multi-dimensional array of float64 with autograd.
+    """A multi-dimensional array of one dtype (float64 by default; see `mt_tensor.dtypes`)
+    with autograd for the float dtypes.
 
     >>> from mt_tensor import tensor
     >>> x = tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
@@ -114,6 +116,11 @@ class Tensor:
         """The number of dimensions."""
         return self._tensor.dims
 
+    @property
+    def dtype(self) -> dtypes.DType:
+        """The dtype of the elements (a numpy dtype)."""
+        return self._tensor.dtype
+
     def _new(self, tensor_data: TensorData) -> Tensor:
         return Tensor(tensor_data, backend=self.backend)
 
@@ -123,39 +130,67 @@ class Tensor:
         shape: UserShape,
         strides: Sequence[int] | None = None,
         backend: TensorBackend | None = None,
+        dtype: Any = None,
     ) -> Tensor:
-        """A tensor over ``storage`` with the given shape (and strides)."""
-        return Tensor(TensorData(storage, shape, strides), backend=backend)
+        """A tensor over ``storage`` with the given shape (and strides); the storage's dtype
+        when it is an array of a supported dtype, else ``dtype`` (default float64)."""
+        return Tensor(TensorData(storage, shape, strides, dtype), backend=backend)
 
     @staticmethod
     def from_numpy(
-        values: npt.ArrayLike, backend: TensorBackend | None = None, *, copy: bool = True
+        values: npt.ArrayLike,
+        backend: TensorBackend | None = None,
+        *,
+        dtype: Any = None,
+        copy: bool = True,
     ) -> Tensor:
-        """A tensor of ``values`` (any array-like, as float64) on ``backend``; ``copy=False``
-        lets the tensor share a C-contiguous float64 array (for kernels' fresh results)."""
-        array = (np.array if copy else np.asarray)(values, dtype=np.float64, order="C")
+        """A tensor of ``values`` (any array-like) in ``dtype`` (default: the default float
+        dtype) on ``backend``; ``copy=False`` lets the tensor share a C-contiguous array of that
+        dtype (for kernels' fresh results)."""
+        d = dtypes.get_default_dtype() if dtype is None else dtypes.resolve(dtype)
+        array = (np.array if copy else np.asarray)(values, dtype=d, order="C")
         return Tensor.make(array.ravel(), array.shape, backend=backend)
 
     def zeros(self, shape: UserShape | None = None) -> Tensor:
-        """Zeros on this tensor's backend, of ``shape`` (default: this tensor's)."""
+        """Zeros of this tensor's dtype and backend, of ``shape`` (default: this tensor's)."""
         shape = tuple(self.shape if shape is None else shape)
         size = int(np.prod(shape)) if shape else 1
-        return Tensor.make(np.zeros(size), shape, backend=self.backend)
+        return Tensor.make(np.zeros(size, self.dtype), shape, backend=self.backend)
 
-    def to_numpy(self) -> npt.NDArray[np.float64]:
-        """A contiguous numpy copy."""
-        return np.array(self._tensor.to_numpy(), dtype=np.float64, order="C", copy=True)
+    def to_numpy(self) -> npt.NDArray[Any]:
+        """A contiguous numpy copy, of this tensor's dtype."""
+        return np.array(self._tensor.to_numpy(), order="C", copy=True)
 
     def item(self) -> float:
-        """The value of a one-element tensor."""
+        """The value of a one-element tensor, as a Python float (ints and bools too, as the
+        course's code expects; the face gives PyTorch's types)."""
         if self.size != 1:
             raise ValueError(f"item() needs a one-element tensor, got shape {self.shape}")
         return float(self._tensor._storage[self._tensor.index((0,) * self.dims)])
 
-    def to(self, backend: str | TensorBackend) -> Tensor:
-        """This tensor's values on another backend (a leaf; gradients do not flow back)."""
+    def _cast(self, dtype: dtypes.DType) -> Tensor:
+        """The values as ``dtype`` in new storage (no graph: see `astype`)."""
+        values = np.ascontiguousarray(self._tensor.to_numpy(), dtype=dtype)
+        return Tensor.make(values.ravel(), self.shape, backend=self.backend)
+
+    def astype(self, dtype: Any) -> Tensor:
+        """The values as ``dtype`` (numpy's conversion: floats to ints truncate towards 0);
+        differentiable between float dtypes, the gradient cast back."""
+        target = dtypes.resolve(dtype)
+        if target == self.dtype:
+            return self
+        return tf.Cast.apply(self, target)
+
+    def to(self, target: str | TensorBackend | Any) -> Tensor:
+        """This tensor on another backend (a leaf; gradients do not flow back), or as another
+        dtype (``t.to("float32")``, ``t.to(numpy.float32)``; see `astype`)."""
         from .backends import get_backend
 
+        if not hasattr(target, "ops") and (
+            not isinstance(target, str) or target in ("float32", "float64", "int64", "bool")
+        ):
+            return self.astype(target)
+        backend = target
         target = get_backend(backend) if isinstance(backend, str) else backend
         if target is self.backend:
             return self
@@ -174,6 +209,10 @@ class Tensor:
         """
         if not x:
             self.history = None
+        elif not dtypes.is_floating(self.dtype):
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients, not {self.dtype}"
+            )
         elif not self.is_leaf():
             self.history = History()
         return self
@@ -219,9 +258,14 @@ class Tensor:
             )
         grads = h.last_fn._backward(h.ctx, d_output)
         return [
-            (inp, g if inp.is_constant() else inp.expand(g))
+            (inp, g if inp.is_constant() else inp._grad_of(g))
             for inp, g in zip(h.inputs, grads, strict=True)
         ]
+
+    def _grad_of(self, g: Tensor) -> Tensor:
+        """A gradient summed to this tensor's shape, in its dtype."""
+        g = self.expand(g)
+        return g if g.dtype == self.dtype else g._cast(self.dtype)
 
     def release_graph(self) -> None:
         """Drop saved values and inputs after backward (the function is kept for errors)."""
@@ -251,7 +295,9 @@ class Tensor:
                     f"backward() without grad_output needs a one-element tensor, got shape "
                     f"{self.shape}; pass grad_output of that shape"
                 )
-            grad_output = Tensor.make([1.0], (1,) * self.dims, backend=self.backend)
+            grad_output = Tensor.make(
+                [1.0], (1,) * self.dims, backend=self.backend, dtype=self.dtype
+            )
         elif not isinstance(grad_output, Tensor):
             raise TypeError(f"grad_output must be a Tensor, got {type(grad_output).__name__}")
         elif grad_output.shape != self.shape:
@@ -295,7 +341,8 @@ class Tensor:
         if isinstance(b, Tensor):
             return b
         if isinstance(b, numbers.Real):
-            return Tensor.make([float(b)], (), backend=self.backend)
+            dtype = dtypes.scalar_dtype(self.dtype, b)
+            return Tensor.make(np.array([b], dtype), (), backend=self.backend)
         raise TypeError(f"unsupported operand type(s) for {op}: 'Tensor' and {type(b).__name__!r}")
 
     def __add__(self, b: Any) -> Tensor:
@@ -321,6 +368,18 @@ class Tensor:
 
     def __rtruediv__(self, b: Any) -> Tensor:
         return tf.Mul.apply(self._ensure_tensor(b, "/"), tf.Inv.apply(self))
+
+    def __floordiv__(self, b: Any) -> Tensor:
+        return tf.FloorDiv.apply(self, self._ensure_tensor(b, "//"))
+
+    def __rfloordiv__(self, b: Any) -> Tensor:
+        return tf.FloorDiv.apply(self._ensure_tensor(b, "//"), self)
+
+    def __mod__(self, b: Any) -> Tensor:
+        return tf.Mod.apply(self, self._ensure_tensor(b, "%"))
+
+    def __rmod__(self, b: Any) -> Tensor:
+        return tf.Mod.apply(self._ensure_tensor(b, "%"), self)
 
     def __matmul__(self, b: Any) -> Tensor:
         """Matrix product like ``numpy.matmul``: a 1-d operand is a row (left) or column (right)."""
@@ -484,9 +543,7 @@ class Tensor:
                 raise TypeError(f"clamp {name} must be a number, got {bound!r}")
         if min is not None and max is not None and min > max:
             raise ValueError(f"clamp needs min <= max, got min={min}, max={max}")
-        return tf.Clamp.apply(
-            self, None if min is None else float(min), None if max is None else float(max)
-        )
+        return tf.Clamp.apply(self, min, max)
 
     # Reductions keep the reduced dim with size 1; with no dim they reduce everything to (1,).
 
@@ -569,6 +626,8 @@ class Tensor:
     def __repr__(self) -> str:
         body = self._tensor.to_string(prefix="tensor(")
         grad = ", requires_grad=True" if self.requires_grad() else ""
+        if self.dtype != np.float64:
+            grad = f", dtype={self.dtype}{grad}"
         backend = (
             "" if self.backend.name in ("fast", "numpy") else f", backend={self.backend.name!r}"
         )

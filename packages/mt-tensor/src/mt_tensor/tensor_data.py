@@ -16,6 +16,8 @@ from typing import Any, TypeAlias, cast
 import numpy as np
 import numpy.typing as npt
 
+from . import dtypes
+
 __all__ = [
     "MAX_DIMS",
     "Index",
@@ -36,8 +38,8 @@ __all__ = [
     "to_index",
 ]
 
-Storage: TypeAlias = npt.NDArray[np.float64]
-"""The flat float64 array a tensor's elements live in."""
+Storage: TypeAlias = npt.NDArray[Any]
+"""The flat array a tensor's elements live in, of one of the dtypes of `mt_tensor.dtypes`."""
 Index: TypeAlias = npt.NDArray[np.int64]
 """A multi-dimensional index, one entry per dimension."""
 OutIndex: TypeAlias = npt.NDArray[np.int64]
@@ -150,7 +152,10 @@ def on_device(storage: object) -> bool:
 
 
 class TensorData:
-    """A flat float64 storage seen through a shape and strides.
+    """A flat storage seen through a shape and strides; its dtype is the storage's.
+
+    A list (or an array of another dtype) becomes ``dtype``, by default float64 (the course's),
+    while an array of a supported dtype is kept as it is.
 
     ``_shape`` and ``_strides`` (the numpy forms kernels take) are made on first use: many
     tensors, such as the outputs of flat element-wise kernels, never need them.
@@ -170,10 +175,16 @@ class TensorData:
         storage: Sequence[float] | Storage,
         shape: UserShape,
         strides: UserStrides | None = None,
+        dtype: Any = None,
     ) -> None:
-        self._storage = (
-            cast(Storage, storage) if on_device(storage) else np.asarray(storage, np.float64)
-        )
+        if on_device(storage):
+            self._storage = cast(Storage, storage)
+        elif dtype is not None:
+            self._storage = np.asarray(storage, dtypes.resolve(dtype))
+        elif isinstance(storage, np.ndarray) and storage.dtype in dtypes.DTYPES:
+            self._storage = storage
+        else:
+            self._storage = np.asarray(storage, np.float64)
         if self._storage.ndim != 1:
             raise IndexingError(f"storage must be flat, got shape {self._storage.shape}")
         self.shape = _check_shape(shape)
@@ -204,6 +215,11 @@ class TensorData:
                     f"past storage of size {len(self._storage)}"
                 )
         self._contiguous = _row_major(self.shape, self.strides)
+
+    @property
+    def dtype(self) -> dtypes.DType:
+        """The dtype of the storage (one of `mt_tensor.dtypes.DTYPES`)."""
+        return self._storage.dtype
 
     def __getattr__(self, name: str) -> Any:
         """``_shape`` and ``_strides``, made on first use and then kept as plain attributes
@@ -256,7 +272,7 @@ class TensorData:
         return tuple(random.randint(0, n - 1) for n in self.shape)
 
     def get(self, key: UserIndex) -> float:
-        """The element at ``key``."""
+        """The element at ``key`` as a Python float (exact for float32 values)."""
         return float(self._storage[self.index(key)])
 
     def set(self, key: UserIndex, val: float) -> None:
@@ -280,14 +296,14 @@ class TensorData:
             tuple(self.strides[o] for o in order),
         )
 
-    def to_numpy(self) -> npt.NDArray[np.float64]:
+    def to_numpy(self) -> npt.NDArray[Any]:
         """A numpy view with this shape and strides (no copy, except from a device)."""
         host = self._storage
         if on_device(host):
             host = cast(Any, host).copy_to_host()
         byte_strides = tuple(s * host.itemsize for s in self.strides)
         if host.flags.c_contiguous:  # the fast way to a view; as_strided handles the rest
-            return np.ndarray(self.shape, np.float64, buffer=host, strides=byte_strides)
+            return np.ndarray(self.shape, host.dtype, buffer=host, strides=byte_strides)
         return np.lib.stride_tricks.as_strided(host, self.shape, byte_strides)
 
     def to_string(self, prefix: str = "") -> str:

@@ -19,6 +19,7 @@ from mt_autodiff import Context, is_grad_enabled
 from mt_operators import operators
 from mt_operators.operators import Primitive
 
+from . import dtypes
 from .tensor_data import IndexingError
 
 __all__ = [
@@ -29,15 +30,18 @@ __all__ = [
     "Add",
     "All",
     "BroadcastTo",
+    "Cast",
     "Clamp",
     "Copy",
     "Exp",
+    "FloorDiv",
     "Function",
     "Inv",
     "IsClose",
     "Log",
     "Map",
     "MatMul",
+    "Mod",
     "Mul",
     "Neg",
     "Permute",
@@ -106,6 +110,8 @@ class Function:
             return cls.forward(Context(True), *vals)
         ctx = Context(False)
         out = cls.forward(ctx, *(v.detach() if isinstance(v, tensor_class) else v for v in vals))
+        if out.dtype.kind != "f":  # integers and booleans carry no gradient
+            return out
         return tensor_class(out._tensor, History(cls, ctx, tuple(tensors)), backend=out.backend)
 
 
@@ -214,8 +220,10 @@ Neg, Inv, Log, Exp, Sigmoid, ReLU = (
 
 
 def _constant(like: Tensor, value: float) -> Tensor:
-    """A 0-d tensor on ``like``'s backend, broadcast by the primitives (adding no dims)."""
-    return like.make([value], (), backend=like.backend)
+    """A 0-d tensor on ``like``'s backend, broadcast by the primitives (adding no dims), of the
+    dtype a Python number takes beside ``like``."""
+    dtype = dtypes.scalar_dtype(like.dtype, value)
+    return like.make([value], (), backend=like.backend, dtype=dtype)
 
 
 class Clamp(Function):
@@ -243,6 +251,62 @@ class Clamp(Function):
             above = f.lt_zip(_constant(a, high), a)
             inside = f.mul_zip(inside, f.add_zip(one, f.neg_map(above)))
         return f.relu_back_zip(inside, grad_output)
+
+
+class Cast(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, dtype: dtypes.DType) -> Tensor:
+        """``a``'s values as ``dtype`` (numpy's conversion)."""
+        ctx.save_for_backward(a.dtype)
+        return a._cast(dtype)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        """The gradient, cast back to the input's dtype."""
+        (dtype,) = ctx.saved_values
+        return grad_output._cast(dtype)
+
+
+def _host_zip(a: Tensor, b: Tensor, fn: Any) -> Tensor:
+    """numpy's ``fn`` of ``a`` and ``b`` in their promoted dtype, computed on the host."""
+    dtype = dtypes.promote(a.dtype, b.dtype)
+    if dtype == dtypes.bool_:
+        dtype = dtypes.int64
+    x = a._tensor.to_numpy().astype(dtype, copy=False)
+    y = b._tensor.to_numpy().astype(dtype, copy=False)
+    with np.errstate(all="ignore"):
+        values = np.ascontiguousarray(fn(x, y), dtype=dtype)
+    return a.make(values.ravel(), values.shape, backend=a.backend)
+
+
+class FloorDiv(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
+        """``a // b`` with numpy's semantics (``x // 0`` is 0 for integers, inf for floats)."""
+        ctx.save_for_backward(a.shape, b.shape)
+        return _host_zip(a, b, np.floor_divide)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
+        """Piecewise constant: zero gradients."""
+        a_shape, b_shape = ctx.saved_values
+        return grad_output.zeros(a_shape), grad_output.zeros(b_shape)
+
+
+class Mod(Function):
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
+        """``a % b`` with numpy's semantics: the sign of ``b``."""
+        ctx.save_for_backward(a, b)
+        return _host_zip(a, b, np.remainder)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
+        """$a \\bmod b = a - b \\lfloor a / b \\rfloor$: $\\partial a = g$,
+        $\\partial b = -g \\lfloor a / b \\rfloor$."""
+        a, b = ctx.saved_values
+        quotient = _host_zip(a, b, np.floor_divide)
+        return grad_output, -(grad_output * quotient)
 
 
 class BroadcastTo(Function):

@@ -19,6 +19,7 @@ import numpy as np
 
 from mt_operators import operators
 
+from . import dtypes
 from .tensor_data import (
     IndexingError,
     Shape,
@@ -31,6 +32,8 @@ from .tensor_data import (
 )
 
 __all__ = [
+    "COMPARISONS",
+    "KEEP_INTEGERS",
     "BinaryFn",
     "Conv2dKernels",
     "FusedOps",
@@ -49,6 +52,10 @@ __all__ = [
     "tensor_matrix_multiply",
     "tensor_reduce",
     "tensor_zip",
+    "typed_map",
+    "typed_matmul",
+    "typed_reduce",
+    "typed_zip",
     "zip_shape",
 ]
 
@@ -153,6 +160,95 @@ class TensorOps(Protocol):
         ...
 
 
+KEEP_INTEGERS = frozenset(
+    {"id", "neg", "abs", "sign", "floor", "ceil", "trunc", "round", "relu", "square"}
+    | {"add", "mul", "max", "lt", "eq"}
+)
+"""Primitives that compute on integers in their own dtype; every other one computes on integer
+and boolean tensors in the default float dtype (``exp``, ``inv`` and so ``/``, as PyTorch)."""
+COMPARISONS = frozenset({"lt", "eq", "is_close"})
+"""Primitives whose result is 1.0/0.0 in the operands' float dtype, as the course has them (with
+a zero gradient), and ``bool`` for integer and boolean operands; the torch face makes every
+comparison ``bool``, as PyTorch."""
+
+
+def _kernel_dtype(dtype: dtypes.DType) -> dtypes.DType:
+    """The dtype kernels compute a result of ``dtype`` in: booleans as int64 (0 and 1)."""
+    return dtypes.int64 if dtype == dtypes.bool_ else dtype
+
+
+def _as(t: Tensor, dtype: dtypes.DType) -> Tensor:
+    return t if t.dtype == dtype else t._cast(dtype)
+
+
+def typed_map(name: str, raw: MapProto) -> MapProto:
+    """``raw`` (whose kernels see one dtype) with the dtype rules: the input cast once to the
+    dtype it computes in, the output allocated in it (or cast to ``out``'s dtype)."""
+    keeps = name in KEEP_INTEGERS
+
+    def ret(a: Tensor, out: Tensor | None = None) -> Tensor:
+        dtype = a.dtype
+        if out is not None:
+            return raw(_as(a, _kernel_dtype(out.dtype)), out) if dtype != out.dtype else raw(a, out)
+        if dtype.kind == "f":
+            return raw(a)
+        if not keeps:
+            return raw(_as(a, dtypes.get_default_dtype()))
+        result = raw(_as(a, dtypes.int64))
+        return _as(result, dtypes.bool_) if dtype == dtypes.bool_ and name == "id" else result
+
+    return ret
+
+
+def typed_zip(name: str | None, raw: ZipFn) -> ZipFn:
+    """``raw`` with the dtype rules: both inputs cast once to their promoted dtype (the default
+    float for float-only functions), comparisons give ``bool``."""
+    keeps = name in KEEP_INTEGERS
+    compares = name in COMPARISONS
+
+    def ret(a: Tensor, b: Tensor) -> Tensor:
+        dtype = a.dtype
+        if dtype.kind == "f" and b.dtype == dtype:
+            return raw(a, b)
+        dtype = dtypes.promote(dtype, b.dtype)
+        compute = _kernel_dtype(dtype) if keeps else dtypes.float_of(dtype)
+        out = raw(_as(a, compute), _as(b, compute))
+        if compares and dtype.kind != "f":
+            return _as(out, dtypes.bool_)
+        return _as(out, dtypes.bool_) if keeps and dtype == dtypes.bool_ else out
+
+    return ret
+
+
+def typed_reduce(name: str | None, raw: ReduceFn, start: float) -> ReduceFn:
+    """``raw`` with the dtype rules: sums and products of booleans give int64 (as PyTorch);
+    integers start from a non-finite value (``max``) by reducing in float64."""
+    finite = start == start and abs(start) != float("inf")
+
+    def ret(a: Tensor, dim: int) -> Tensor:
+        dtype = a.dtype
+        if dtype.kind == "f":
+            return raw(a, dim)
+        if not finite:
+            return _as(raw(_as(a, dtypes.float64), dim), dtype)
+        out = raw(_as(a, dtypes.int64), dim)
+        return _as(out, dtypes.bool_) if dtype == dtypes.bool_ and name == "max" else out
+
+    return ret
+
+
+def typed_matmul(raw: Callable[[Tensor, Tensor], Tensor]) -> Callable[[Tensor, Tensor], Tensor]:
+    """``raw`` with both inputs cast once to their promoted dtype (booleans as int64)."""
+
+    def ret(a: Tensor, b: Tensor) -> Tensor:
+        if a.dtype == b.dtype and a.dtype.kind != "b":
+            return raw(a, b)
+        compute = _kernel_dtype(dtypes.promote(a.dtype, b.dtype))
+        return raw(_as(a, compute), _as(b, compute))
+
+    return ret
+
+
 class TensorBackend:
     """A backend's primitives specialised once for every primitive of the table.
 
@@ -160,7 +256,9 @@ class TensorBackend:
     gradient), ``zips[name]``, ``partials[name]`` (a binary primitive's two partial derivatives)
     and ``reducers[name]`` come from `operators.PRIMITIVES`; the
     course's names (``neg_map``, ``add_zip``, ``log_back_zip``, ``max_reduce``...) are the same
-    functions. ``fused`` is the ops' `FusedOps` declaration (empty when it has none).
+    functions. ``fused`` is the ops' `FusedOps` declaration (empty when it has none). Each
+    primitive is wrapped with the dtype rules (`typed_map`, `typed_zip`...), so a backend's kernels
+    only ever see operands of one dtype: float32, float64 or int64.
     """
 
     def __init__(self, ops: TensorOps | type[TensorOps], name: str | None = None) -> None:
@@ -174,18 +272,27 @@ class TensorBackend:
         self.compiled = ops.compiled
         self.cuda = ops.device == "cuda"
         self.fused: FusedOps = getattr(ops, "fused", None) or FusedOps()
-        self.maps: dict[str, MapProto] = {p.name: ops.map(p.fn) for p in operators.UNARY}
-        self.backs: dict[str, ZipFn] = {
-            p.name: ops.zip(p.back) for p in operators.UNARY if p.back is not None
+        self.maps: dict[str, MapProto] = {
+            p.name: typed_map(p.name, ops.map(p.fn)) for p in operators.UNARY
         }
-        self.zips: dict[str, ZipFn] = {p.name: ops.zip(p.fn) for p in operators.BINARY}
+        self.backs: dict[str, ZipFn] = {
+            p.name: typed_zip(None, ops.zip(p.back)) for p in operators.UNARY if p.back is not None
+        }
+        self.zips: dict[str, ZipFn] = {
+            p.name: typed_zip(p.name, ops.zip(p.fn)) for p in operators.BINARY
+        }
         self.partials: dict[str, tuple[ZipFn, ZipFn]] = {
-            p.name: (ops.zip(p.partials[0]), ops.zip(p.partials[1]))
+            p.name: (
+                typed_zip(None, ops.zip(p.partials[0])),
+                typed_zip(None, ops.zip(p.partials[1])),
+            )
             for p in operators.BINARY
             if p.partials is not None
         }
         self.reducers: dict[str, ReduceFn] = {
-            p.name: ops.reduce(p.fn, p.start) for p in operators.BINARY if p.start is not None
+            p.name: typed_reduce(p.name, ops.reduce(p.fn, p.start), p.start)
+            for p in operators.BINARY
+            if p.start is not None
         }
 
         self.neg_map = self.maps["neg"]
@@ -209,7 +316,7 @@ class TensorBackend:
         self.add_reduce = self.reducers["add"]
         self.mul_reduce = self.reducers["mul"]
         self.max_reduce = self.reducers["max"]
-        self.matrix_multiply = ops.matrix_multiply
+        self.matrix_multiply = typed_matmul(ops.matrix_multiply)
 
     def __repr__(self) -> str:
         return f"TensorBackend({self.name!r})"
@@ -250,6 +357,8 @@ def matmul_shape(a: Tensor, b: Tensor) -> tuple[int, ...]:
 
 
 # The simple backend: the course's index loops, one element at a time. The reference.
+# Elements go through Python floats, so a float32 result is float32's correctly rounded one
+# for each element-wise op (sums accumulate in float64) and integers are exact below 2**53.
 
 
 def tensor_map(fn: UnaryFn) -> Callable[..., None]:

@@ -183,19 +183,25 @@ def assert_matches_torch(
     backend: str = "simple",
     forward_tol: tuple[float, float] = (1e-5, 1e-7),
     backward_tol: tuple[float, float] = (1e-4, 1e-6),
+    dtype: Any = np.float64,
 ) -> None:
     """Run ``fn`` on torch tensors and on ours (``ours`` if it differs), then compare.
 
-    Forward values and shapes first, then the gradient of each input after ``.sum().backward()``;
-    failures say "forward" or "backward of input i". Skips the test when torch is absent.
+    Both sides compute in ``dtype`` (float64 or float32); forward dtype, values and shapes first,
+    then the gradient of each input after ``.sum().backward()``; failures say "forward" or
+    "backward of input i". Skips the test when torch is absent.
     """
     import pytest
 
     torch = pytest.importorskip("torch")
-    theirs_in = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in inputs]
-    ours_in = [tensor(x, backend=backend, requires_grad=True) for x in inputs]
+    kind = np.dtype(dtype)
+    torch_dtype = getattr(torch, kind.name)
+    theirs_in = [torch.tensor(x, dtype=torch_dtype, requires_grad=True) for x in inputs]
+    ours_in = [tensor(x, backend=backend, requires_grad=True, dtype=kind) for x in inputs]
     expected = fn(*theirs_in)
     actual = (ours or fn)(*ours_in)
+    if isinstance(actual, Tensor) and actual.dtype != kind:
+        raise AssertionError(f"forward: dtype {actual.dtype}, expected {kind}")
     assert_tensors_close(actual, expected.detach().numpy(), "forward", *forward_tol)
     expected.sum().backward()
     actual.sum().backward()
@@ -511,6 +517,31 @@ TENSOR_OPS: tuple[TensorOpInfo, ...] = (
         lambda p, a: np.power(a, p),
         _unary(st.sampled_from([0.5, 1.5, -0.5, 2.5])),
         domain=(0.1, 10.0),
+    ),
+    TensorOpInfo(
+        "astype",
+        "Cast",
+        lambda d, a: a.astype(d),
+        lambda d, a: a.astype(d),
+        _unary(st.just("float32")),
+        domain=(-0.01, 0.01),  # small values: float32 rounding stays far below the step of 1e-6
+    ),
+    TensorOpInfo(
+        "floordiv",
+        "FloorDiv",
+        lambda p, a: a // p,
+        lambda p, a: np.floor_divide(a, p),
+        _unary(st.sampled_from([-3, -2, 2, 3])),
+        differentiable=False,
+        kinks=lambda p: tuple(p * k for k in range(-10, 11)),
+    ),
+    TensorOpInfo(
+        "mod",
+        "Mod",
+        lambda p, a: a % p,
+        lambda p, a: np.remainder(a, p),
+        _unary(st.sampled_from([-3, -2, 2, 3])),
+        kinks=lambda p: tuple(p * k for k in range(-10, 11)),
     ),
     TensorOpInfo(
         "clamp",

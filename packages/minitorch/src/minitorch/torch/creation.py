@@ -30,7 +30,7 @@ Device = str | device | None
 def _make(
     values: npt.ArrayLike, dt: dtype, where: Device = None, requires_grad: bool = False
 ) -> Tensor:
-    array = dtypes.convert(np.array(values, dtype=np.float64, order="C"), dt)
+    array = np.array(dtypes.convert(np.asarray(values), dt), order="C")
     inner = mt.Tensor.make(array.ravel(), array.shape, backend=backend_of(where))
     out = wrap(inner, dt)
     return out.requires_grad_(True) if requires_grad else out
@@ -79,11 +79,12 @@ def as_tensor(data: Any, dtype: dtype | None = None, device: Device = None) -> T
 
 
 def from_numpy(array: npt.NDArray[Any]) -> Tensor:
-    """A tensor of ``array``'s values and dtype (sharing its memory when it is float64)."""
+    """A tensor of ``array``'s values and dtype (sharing its memory when it is contiguous and
+    of a storage dtype: float32, float64, int64 or bool)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     dt = dtypes.of_numpy(array.dtype)
-    values = np.asarray(array, dtype=np.float64, order="C")
+    values = np.asarray(array, dtype=dtypes.storage(dt), order="C")
     return wrap(mt.Tensor.make(values.reshape(-1), array.shape, backend=backend_of(None)), dt)
 
 

@@ -1,9 +1,9 @@
-"""PyTorch's dtypes as labels over MiniTorch's float64 storage, and PyTorch's promotion rule.
+"""PyTorch's dtypes over the stages' storage dtypes (`mt_tensor.dtypes`), and PyTorch's
+promotion rule.
 
-Every tensor stores float64 (the stages compute in float64); a dtype says how its values are
-read, printed and combined: ``int64`` and ``bool`` tensors hold integral (or 0/1) values,
-``float32`` tensors hold and compute float64 values (never rounded to float32), so they agree
-with PyTorch to float32 precision or better.
+A tensor's storage has its dtype's numpy dtype (`storage`): ``float32`` tensors hold and
+compute float32 values as PyTorch does, ``float64``, ``int64`` and ``bool`` theirs; ``int32``
+is stored as int64 (the stages have no int32) and only labelled.
 """
 
 from __future__ import annotations
@@ -101,10 +101,24 @@ def of_numpy(d: np.dtype[Any]) -> dtype:
     raise TypeError(f"cannot make a tensor from a numpy array of dtype {d}")
 
 
+_STORAGE: dict[str, np.dtype[Any]] = {
+    "float32": np.dtype(np.float32),
+    "float64": np.dtype(np.float64),
+    "int32": np.dtype(np.int64),
+    "int64": np.dtype(np.int64),
+    "bool": np.dtype(np.bool_),
+}
+
+
+def storage(d: dtype) -> np.dtype[Any]:
+    """The numpy dtype a tensor of dtype ``d`` stores its values in."""
+    return _STORAGE[d.name]
+
+
 def convert(values: np.ndarray[Any, Any], to: dtype) -> np.ndarray[Any, Any]:
-    """Values as ``to`` reads them: integers truncated towards zero, booleans 0/1."""
+    """Values in ``to``'s storage dtype: integers truncated towards zero, booleans non-zero."""
     if to.category == BOOL:
-        return np.asarray(values != 0, dtype=np.float64)
-    if to.category == INTEGRAL:
-        return np.asarray(np.trunc(values), dtype=np.float64)
-    return values
+        return np.asarray(values != 0)
+    if to.category == INTEGRAL and values.dtype.kind == "f":
+        values = np.trunc(values)
+    return np.asarray(values, dtype=storage(to))

@@ -85,19 +85,19 @@ class Arithmetic(TensorCore):
         return self._reflected(o, lambda a, b: a * b, "mul")
 
     def __truediv__(self, o: Any) -> Tensor:
-        return self._float(self._binary(o, lambda a, b: a / b, "div"))
+        return self._float(cast("Tensor", self))._binary(o, lambda a, b: a / b, "div")
 
     def __rtruediv__(self, o: Any) -> Tensor:
-        return self._float(self._reflected(o, lambda a, b: a / b, "div"))
+        return self._float(cast("Tensor", self))._reflected(o, lambda a, b: a / b, "div")
 
     def __floordiv__(self, o: Any) -> Tensor:
-        return self._binary(o, lambda a, b: (a / b).floor(), "floordiv")
+        return self._binary(o, lambda a, b: a // b, "floordiv")
 
     def __rfloordiv__(self, o: Any) -> Tensor:
-        return self._reflected(o, lambda a, b: (a / b).floor(), "floordiv")
+        return self._reflected(o, lambda a, b: a // b, "floordiv")
 
     def __mod__(self, o: Any) -> Tensor:
-        return self._binary(o, lambda a, b: a - (a / b).floor() * b, "mod")
+        return self._binary(o, lambda a, b: a % b, "mod")
 
     def __pow__(self, o: Any) -> Tensor:
         if isinstance(o, numbers.Integral) and o < 0 and self._dtype.category != FLOATING:
@@ -129,7 +129,7 @@ class Arithmetic(TensorCore):
         return self.abs()
 
     def _float(self, out: Tensor) -> Tensor:
-        """``out`` relabelled floating when it came from integer inputs (true division)."""
+        """``out`` as the default float dtype when it is an integer tensor (true division)."""
         return out if out._dtype.is_floating_point else wrap(out._t, dtypes.get_default_dtype())
 
     def _compare(self, other: Any, fn: Callable[[mt.Tensor, mt.Tensor], mt.Tensor]) -> Tensor:

@@ -134,7 +134,9 @@ class MaxMin(NamedTuple):
 
 
 def wrap(inner: mt.Tensor, dt: DType) -> Tensor:
-    """A face tensor over ``inner`` (no copy)."""
+    """A face tensor over ``inner`` (no copy when it has ``dt``'s storage dtype, else cast)."""
+    if inner.dtype != dtypes.storage(dt):
+        inner = inner.astype(dtypes.storage(dt))
     out = object.__new__(TensorBase.face)
     out._t = inner
     out._dtype = dt
@@ -146,7 +148,8 @@ def unwrap(x: Any, like: TensorBase) -> mt.Tensor:
     if is_face_tensor(x):
         return x._t
     if isinstance(x, numbers.Real):
-        return like._t.make([float(x)], (), backend=like._t.backend)
+        kind = mt.dtypes.scalar_dtype(like._t.dtype, x)
+        return like._t.make(np.array([x], kind), (), backend=like._t.backend)
     raise TypeError(f"expected a Tensor or a number, got {type(x).__name__}: {x!r}")
 
 

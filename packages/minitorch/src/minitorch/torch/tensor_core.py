@@ -248,8 +248,8 @@ class TensorCore(TensorBase):
 
     def numpy(self, force: builtins.bool = False) -> npt.NDArray[Any]:
         """The values as a numpy array. A floating CPU tensor that owns contiguous storage
-        gives a view of that storage (writes show on both sides, as in PyTorch); its dtype is
-        float64, the storage's, for ``float32`` tensors too. Other tensors give a copy."""
+        gives a view of that storage (writes show on both sides, as in PyTorch), of its dtype.
+        Other tensors give a copy."""
         if self.requires_grad and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
@@ -391,6 +391,9 @@ class TensorCore(TensorBase):
 
     def long(self) -> Tensor:
         return self._to_dtype(dtypes.int64)
+
+    def half(self) -> Tensor:
+        raise UnsupportedError("Tensor.half(): float16 is not a dtype of minitorch.torch")
 
     def int(self) -> Tensor:
         return self._to_dtype(dtypes.int32)

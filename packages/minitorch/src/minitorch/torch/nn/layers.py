@@ -22,9 +22,10 @@ from . import functional as F  # noqa: N812 (PyTorch's idiom)
 from .modules import Module, Parameter
 
 
-def _adopt(p: mt_operators.Parameter) -> Parameter:
-    """An mt-nn layer's freshly initialised parameter as ours."""
-    return Parameter(wrap(p.value, dtypes.get_default_dtype()))
+def _adopt(p: mt_operators.Parameter, dtype: Any = None) -> Parameter:
+    """An mt-nn layer's freshly initialised parameter as ours, of ``dtype`` (default: the
+    default float dtype)."""
+    return Parameter(wrap(p.value, dtype or dtypes.get_default_dtype()))
 
 
 def _device(device: Any) -> Any:
@@ -45,8 +46,8 @@ class Linear(Module):
         super().__init__()
         layer = mt_nn.Linear(in_features, out_features, bias, backend=_device(device))
         self.in_features, self.out_features = in_features, out_features
-        self.weight = _adopt(layer.weight)
-        self.bias = _adopt(layer.bias) if bias else None
+        self.weight = _adopt(layer.weight, dtype)
+        self.bias = _adopt(layer.bias, dtype) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(x, self.weight, self.bias)
@@ -89,8 +90,8 @@ class _Conv(Module):
         )
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
-        self.weight = _adopt(layer.weight)
-        self.bias = _adopt(layer.bias) if bias else None
+        self.weight = _adopt(layer.weight, dtype)
+        self.bias = _adopt(layer.bias, dtype) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
         conv = F.conv1d if self.dims == 1 else F.conv2d
@@ -318,8 +319,8 @@ class LayerNorm(Module):
         layer = mt_nn.LayerNorm(
             self.normalized_shape, eps, elementwise_affine, backend=_device(device)
         )
-        self.weight = _adopt(layer.weight) if elementwise_affine else None
-        self.bias = _adopt(layer.bias) if elementwise_affine and bias else None
+        self.weight = _adopt(layer.weight, dtype) if elementwise_affine else None
+        self.bias = _adopt(layer.bias, dtype) if elementwise_affine and bias else None
 
     def forward(self, x: Tensor) -> Tensor:
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -357,8 +358,8 @@ class _BatchNorm(Module):
         )
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        self.weight = _adopt(layer.weight) if affine else None
-        self.bias = _adopt(layer.bias) if affine and bias else None
+        self.weight = _adopt(layer.weight, dtype) if affine else None
+        self.bias = _adopt(layer.bias, dtype) if affine and bias else None
         mean, var = layer.running_mean, layer.running_var
         if mean is not None and var is not None:
             dt = dtypes.get_default_dtype()
