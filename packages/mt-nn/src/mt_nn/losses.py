@@ -135,7 +135,7 @@ def one_hot(target: Tensor, classes: int, dtype: Any = None) -> Tensor:
         raise ValueError(f"class label {int(labels.max())} out of range for {classes} classes")
     rows = np.zeros((labels.size, classes), dtypes.get_default_dtype() if dtype is None else dtype)
     rows[np.arange(labels.size), labels.astype(np.int64)] = 1.0
-    return Tensor.from_numpy(rows, target.backend, copy=False)
+    return Tensor.from_numpy(rows, target.backend, dtype=rows.dtype, copy=False)
 
 
 def nll_loss(x: Tensor, target: Tensor, reduction: Reduction = "mean") -> Tensor:

@@ -89,7 +89,7 @@ class GetItem(Function):
     def forward(ctx: Context, a: Tensor, key: NumpyKey) -> Tensor:
         """``a[key]`` as a new tensor."""
         ctx.save_for_backward(a.shape, key)
-        return Tensor.from_numpy(_values(a)[key], a.backend)
+        return Tensor.from_numpy(_values(a)[key], a.backend, dtype=a.dtype)
 
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> Tensor:
@@ -97,7 +97,7 @@ class GetItem(Function):
         shape, key = ctx.saved_values
         grad = np.zeros(shape)
         np.add.at(grad, key, _values(grad_output))
-        return Tensor.from_numpy(grad, grad_output.backend)
+        return Tensor.from_numpy(grad, grad_output.backend, dtype=grad_output.dtype)
 
 
 class IndexPut(Function):
@@ -117,7 +117,7 @@ class IndexPut(Function):
                 f"{target_shape}"
             ) from None
         ctx.save_for_backward(key)
-        return Tensor.from_numpy(out, a.backend)
+        return Tensor.from_numpy(out, a.backend, dtype=a.dtype)
 
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
@@ -126,9 +126,9 @@ class IndexPut(Function):
         g = _values(grad_output)
         grad_a = g.copy()
         grad_a[key] = 0.0
-        return Tensor.from_numpy(grad_a, grad_output.backend), Tensor.from_numpy(
-            g[key], grad_output.backend
-        )
+        return Tensor.from_numpy(
+            grad_a, grad_output.backend, dtype=grad_output.dtype
+        ), Tensor.from_numpy(g[key], grad_output.backend, dtype=grad_output.dtype)
 
 
 class Cat(Function):
@@ -146,7 +146,9 @@ class Cat(Function):
         """The gradient cut back into each input's piece."""
         dim, sizes = ctx.saved_values
         pieces = np.split(_values(grad_output), np.cumsum(sizes)[:-1], axis=dim)
-        return tuple(Tensor.from_numpy(p, grad_output.backend) for p in pieces)
+        return tuple(
+            Tensor.from_numpy(p, grad_output.backend, dtype=grad_output.dtype) for p in pieces
+        )
 
 
 class Where(Function):
@@ -165,8 +167,12 @@ class Where(Function):
         (condition,) = ctx.saved_values
         g = _values(grad_output)
         return (
-            Tensor.from_numpy(np.where(condition, g, 0.0), grad_output.backend),
-            Tensor.from_numpy(np.where(condition, 0.0, g), grad_output.backend),
+            Tensor.from_numpy(
+                np.where(condition, g, 0.0), grad_output.backend, dtype=grad_output.dtype
+            ),
+            Tensor.from_numpy(
+                np.where(condition, 0.0, g), grad_output.backend, dtype=grad_output.dtype
+            ),
         )
 
 
@@ -177,14 +183,18 @@ class Pad(Function):
     ) -> Tensor:
         """``a`` with ``widths[d] = (before, after)`` elements of ``value`` around dim ``d``."""
         ctx.save_for_backward(a.shape, widths)
-        return Tensor.from_numpy(np.pad(_values(a), widths, constant_values=value), a.backend)
+        return Tensor.from_numpy(
+            np.pad(_values(a), widths, constant_values=value), a.backend, dtype=a.dtype
+        )
 
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> Tensor:
         """The gradient of the original elements: the middle of the output's gradient."""
         shape, widths = ctx.saved_values
         middle = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, shape, strict=True))
-        return Tensor.from_numpy(_values(grad_output)[middle], grad_output.backend)
+        return Tensor.from_numpy(
+            _values(grad_output)[middle], grad_output.backend, dtype=grad_output.dtype
+        )
 
 
 def index(a: Tensor, key: Key) -> Tensor:

@@ -81,7 +81,7 @@ class NumpyOps:
             with np.errstate(all="ignore"):
                 values = np.asarray(ufunc(a._tensor.to_numpy()), dtype=a.dtype)
             if out is None:
-                return a.from_numpy(values, a.backend, copy=False)
+                return a.from_numpy(values, a.backend, dtype=a.dtype, copy=False)
             out._tensor.to_numpy()[...] = values
             return out
 
@@ -102,7 +102,7 @@ class NumpyOps:
                 )
             if values.shape != shape:  # a ufunc broadcasts already; frompyfunc may not
                 values = np.broadcast_to(values, shape)
-            return a.from_numpy(values, a.backend, copy=False)
+            return a.from_numpy(values, a.backend, dtype=a.dtype, copy=False)
 
         return ret
 
@@ -126,4 +126,4 @@ class NumpyOps:
         """Batched product with `numpy.matmul` (BLAS)."""
         shape = matmul_shape(a, b)
         values = np.matmul(a._tensor.to_numpy(), b._tensor.to_numpy())
-        return a.from_numpy(values.reshape(shape), a.backend, copy=False)
+        return a.from_numpy(values.reshape(shape), a.backend, dtype=a.dtype, copy=False)
