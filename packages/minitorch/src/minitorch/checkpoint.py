@@ -56,18 +56,21 @@ def write_atomically(path: Path, data: bytes) -> Path:
     return path
 
 
-def _values(value: Scalar | Tensor) -> np.ndarray[Any, np.dtype[np.float64]]:
+def _values(value: Scalar | Tensor) -> np.ndarray[tuple[int, ...], np.dtype[np.float64]]:
     return np.asarray(value.to_numpy() if isinstance(value, Tensor) else value.data)
 
 
 def save(path: Path, model: Model, config: TrainConfig) -> Path:
     """Write every parameter of ``model`` (by dotted name) and ``config`` into ``path``."""
-    arrays: dict[str, Any] = {
+    arrays: dict[str, np.ndarray[tuple[int, ...], np.dtype[np.generic]]] = {
         n: _values(p.value) for n, p in model.named_parameters()
-    }  # Any: numpy's savez stub reads **kwds against allow_pickle
+    }
     arrays[CONFIG_KEY] = np.asarray(json.dumps(config.saved()))
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    with zipfile.ZipFile(buffer, "w") as archive:  # what np.savez writes: one .npy per array
+        for name, values in arrays.items():
+            with archive.open(f"{name}.npy", "w") as member:
+                np.lib.format.write_array(member, values, allow_pickle=False)
     return write_atomically(path, buffer.getvalue())
 
 
