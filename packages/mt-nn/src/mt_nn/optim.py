@@ -70,7 +70,7 @@ def _grad(p: Parameter) -> Array | None:
 def _write(p: Parameter, values: Array) -> None:
     v = p.value
     if isinstance(v, Tensor):
-        p.update(Tensor.make(values.ravel().astype(v.dtype), v.shape, backend=v.backend))
+        p.update(Tensor.from_numpy(np.reshape(values, v.shape), v.backend, dtype=v.dtype))
     else:
         p.update(type(v)(float(values)))
 
