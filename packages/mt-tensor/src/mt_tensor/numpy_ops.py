@@ -1,4 +1,5 @@
-"""The numpy backend: the same primitives vectorised over strided views, no Python loops.
+"""The numpy backend: the same primitives vectorised over strided views, no Python loops, and
+convolution and pooling as whole-array operations (`mt_tensor.numpy_conv`).
 
 The table's primitives (`mt_operators.operators.PRIMITIVES`) run as the numpy function each
 names (``ufunc``) or as an array version from `VECTORISED`; any other float function goes
@@ -16,6 +17,7 @@ import numpy.typing as npt
 
 from mt_operators import operators
 
+from . import numpy_conv
 from .tensor_ops import BinaryFn, MapProto, ReduceFn, UnaryFn, ZipFn, matmul_shape, reduce_shape
 
 if TYPE_CHECKING:
@@ -66,11 +68,13 @@ def _reducer(fn: BinaryFn) -> np.ufunc:
 
 
 class NumpyOps:
-    """Vectorised primitives over `as_strided` views of the storage."""
+    """Vectorised primitives over `as_strided` views of the storage, and a fused convolution and
+    pooling (`mt_tensor.numpy_conv`)."""
 
     name = "numpy"
     device = "cpu"
     compiled = False
+    fused = numpy_conv.FUSED
 
     @staticmethod
     def map(fn: UnaryFn) -> MapProto:

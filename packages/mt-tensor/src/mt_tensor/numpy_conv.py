@@ -1,0 +1,140 @@
+"""The numpy backend's fused convolution and pooling (`FusedOps` of `NumpyOps`), in the tensor's
+dtype.
+
+`Conv2d` views the zero-padded input as its windows (`sliding_window_view`), copies them once
+into one row per output position (im2col) and multiplies by the weight, one small matmul per
+image; the weight gradient is the output gradient times those rows, and the input gradient puts
+each kernel offset's share back onto the positions it read (col2im: one strided slice-add per
+offset). Per-image matmuls keep every BLAS call small: one large product for the whole batch made
+OpenBLAS start its threads, which on a busy machine made a LeNet step several times slower.
+`Pool2d` reshapes the input into its tiles, ``(B, C, H / kh, kh, W / kw, kw)``, and reduces over
+the two tile axes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .tensor_ops import FusedOps
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+__all__ = ["FUSED", "Conv2d", "Pool2d"]
+
+Array = npt.NDArray[Any]
+Pair = tuple[int, int]
+ConvSaved = tuple[Array, Array, bool, Pair, Pair, Pair, Pair]
+"""Input rows (im2col), weight, bias or not, stride, padding, input size, padded size."""
+PoolSaved = tuple[Array, Array, Pair, bool]
+"""Input, output, kernel, average or max."""
+
+
+def _array(t: Tensor) -> Array:
+    return t._tensor.to_numpy()
+
+
+def _tensor(like: Tensor, values: Array) -> Tensor:
+    return like.from_numpy(values, like.backend, dtype=like.dtype, copy=False)
+
+
+def _overlap(size: Pair, pad: Pair, padded: Pair) -> Pair:
+    """Rows and columns of the input inside the padded ``(Hp, Wp)`` (those past it are unread)."""
+    return max(0, min(size[0], padded[0] - pad[0])), max(0, min(size[1], padded[1] - pad[1]))
+
+
+class Conv2d:
+    """The convolution as matmuls of the input's windows, one row per output position."""
+
+    @staticmethod
+    def forward(
+        inp: Tensor,
+        weight: Tensor,
+        bias: Tensor | None,
+        stride: Pair,
+        padding: Pair,
+        out_hw: Pair,
+    ) -> tuple[Tensor, ConvSaved]:
+        """$out[b, o, q] = bias[o] + \\sum_k rows[b, q, k]\\, w[o, k]$ with ``rows[b, q]`` the
+        window ``(C, KH, KW)`` of output ``q`` in the input padded (or cropped) to the
+        ``(out - 1) * stride + kernel`` rows and columns the outputs read."""
+        x, w = _array(inp), _array(weight)
+        b, c, h, wd = x.shape
+        o, _, kh, kw = w.shape
+        (sh, sw), (ph, pw), (oh, ow) = stride, padding, out_hw
+        hp, wp = (oh - 1) * sh + kh, (ow - 1) * sw + kw
+        padded = np.zeros((b, c, hp, wp), x.dtype)
+        rows, cols = _overlap((h, wd), padding, (hp, wp))
+        padded[:, :, ph : ph + rows, pw : pw + cols] = x[:, :, :rows, :cols]
+        windows = sliding_window_view(padded, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+        unfolded = windows.transpose(0, 2, 3, 1, 4, 5).reshape(b, oh * ow, c * kh * kw)
+        w2 = w.reshape(o, c * kh * kw)
+        out = (w2 @ unfolded.transpose(0, 2, 1)).reshape(b, o, oh, ow)
+        if bias is not None:
+            out += _array(bias).astype(out.dtype, copy=False)[:, None, None]
+        saved = (unfolded, w, bias is not None, stride, padding, (h, wd), (hp, wp))
+        return _tensor(inp, out), saved
+
+    @staticmethod
+    def backward(
+        saved: ConvSaved, grad_output: Tensor, input_grad: bool
+    ) -> tuple[Tensor, Tensor, Tensor | None]:
+        """$\\partial w[o, k] = \\sum_{b, q} g[b, o, q]\\, rows[b, q, k]$; the input's rows get
+        $\\sum_o g[b, o, q]\\, w[o, k]$, added back onto the positions each read."""
+        unfolded, w, has_bias, (sh, sw), (ph, pw), (h, wd), (hp, wp) = saved
+        o, c, kh, kw = w.shape
+        g = _array(grad_output).astype(w.dtype, copy=False)
+        b, _, oh, ow = g.shape
+        flat = g.reshape(b, o, oh * ow)
+        grad_w = (flat @ unfolded).sum(axis=0).reshape(w.shape)
+        grad_b = _tensor(grad_output, g.sum(axis=(0, 2, 3))) if has_bias else None
+        grad_in = np.zeros((b, c, h, wd), w.dtype)
+        if input_grad:
+            shares = (flat.transpose(0, 2, 1) @ w.reshape(o, c * kh * kw)).reshape(
+                b, oh, ow, c, kh, kw
+            )
+            grad_padded = np.zeros((b, c, hp, wp), w.dtype)
+            for i in range(kh):
+                for j in range(kw):
+                    target = grad_padded[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw]
+                    target += shares[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+            rows, cols = _overlap((h, wd), (ph, pw), (hp, wp))
+            grad_in[:, :, :rows, :cols] = grad_padded[:, :, ph : ph + rows, pw : pw + cols]
+        return _tensor(grad_output, grad_in), _tensor(grad_output, grad_w), grad_b
+
+
+class Pool2d:
+    """Each tile's mean or max, the input reshaped into tiles (a view)."""
+
+    @staticmethod
+    def forward(inp: Tensor, kernel: Pair, average: bool) -> tuple[Tensor, PoolSaved]:
+        """The pooled output; a tile holding a NaN has a NaN max (`numpy.max` propagates it)."""
+        x = _array(inp)
+        b, c, h, w = x.shape
+        kh, kw = kernel
+        tiles = x.reshape(b, c, h // kh, kh, w // kw, kw)
+        out = tiles.mean(axis=(3, 5)) if average else tiles.max(axis=(3, 5))
+        return _tensor(inp, out), (x, out, kernel, average)
+
+    @staticmethod
+    def backward(saved: PoolSaved, grad_output: Tensor) -> Tensor:
+        """Mean: $g / (k_h k_w)$ everywhere; max: $g$ shared by the tile's tied maxima, selected
+        (0 elsewhere, and in a NaN tile, where nothing equals the max)."""
+        x, out, (kh, kw), average = saved
+        b, c, nh, nw = out.shape
+        g = _array(grad_output).astype(x.dtype, copy=False)[:, :, :, None, :, None]
+        if average:
+            grads = np.broadcast_to(g / (kh * kw), (b, c, nh, kh, nw, kw))
+        else:
+            hits = x.reshape(b, c, nh, kh, nw, kw) == out[:, :, :, None, :, None]
+            counts = hits.sum(axis=(3, 5), keepdims=True).astype(x.dtype)
+            grads = np.where(hits, g / np.maximum(counts, 1), 0)
+        return _tensor(grad_output, grads.reshape(x.shape))
+
+
+FUSED = FusedOps(conv2d=Conv2d(), pool2d=Pool2d())
+"""What `mt_tensor.numpy_ops.NumpyOps` declares."""
