@@ -290,6 +290,177 @@ def mm_practice_kernel(out: DeviceArray, a: DeviceArray, b: DeviceArray, size: i
         out[i * size + j] = acc
 
 
+# Convolution and pooling (`mt_cuda.cuda_conv`). One thread per element written, each a gather:
+# it reads everything its element depends on and writes only that element, so no two threads
+# write the same place (no atomics). Arrays come contiguous and 4-d; ``one`` is 1 in their dtype,
+# so sums start (``one - one``) and count in that dtype: a literal 0.0 or 1 would make numba
+# compute in float64. numba compiles each kernel for the dtypes it meets, on first use.
+
+
+@cuda.jit(device=True)  # type: ignore[untyped-decorator]  # numba is untyped
+def unravel4(n: int, shape: Any) -> tuple[int, int, int, int]:
+    """The index ``(a, b, c, d)`` of flat position ``n`` in a row-major 4-d ``shape``."""
+    d = n % shape[3]
+    n //= shape[3]
+    c = n % shape[2]
+    n //= shape[2]
+    return n // shape[1], n % shape[1], c, d
+
+
+@cuda.jit  # type: ignore[untyped-decorator]  # numba is untyped
+def conv_forward_kernel(
+    out: DeviceArray,
+    inp: DeviceArray,
+    weight: DeviceArray,
+    bias: DeviceArray,
+    sh: int,
+    sw: int,
+    ph: int,
+    pw: int,
+) -> None:
+    """Thread ``n`` computes output ``(b, o, y, x)``: $bias[o] + \\sum_{c, i, j}
+    in[b, c, y s_h - p_h + i, x s_w - p_w + j]\\, w[o, c, i, j]$ over the positions inside the
+    input (zeros outside add nothing)."""
+    n = cuda.grid(1)
+    if n < out.size:
+        b, o, y, x = unravel4(n, out.shape)
+        channels, kh, kw = weight.shape[1], weight.shape[2], weight.shape[3]
+        acc = bias[o]
+        for c in range(channels):
+            for i in range(kh):
+                row = y * sh - ph + i
+                if 0 <= row < inp.shape[2]:
+                    for j in range(kw):
+                        col = x * sw - pw + j
+                        if 0 <= col < inp.shape[3]:
+                            acc += inp[b, c, row, col] * weight[o, c, i, j]
+        out[b, o, y, x] = acc
+
+
+@cuda.jit  # type: ignore[untyped-decorator]  # numba is untyped
+def conv_grad_input_kernel(
+    grad_in: DeviceArray,
+    grad_out: DeviceArray,
+    weight: DeviceArray,
+    sh: int,
+    sw: int,
+    ph: int,
+    pw: int,
+    one: float,
+) -> None:
+    """Thread ``n`` computes input element ``(b, c, row, col)``'s gradient: $\\sum_{o, i, j}
+    g[b, o, y, x]\\, w[o, c, i, j]$ over the outputs that read it, $y s_h - p_h + i = row$ and
+    $x s_w - p_w + j = col$."""
+    n = cuda.grid(1)
+    if n < grad_in.size:
+        b, c, row, col = unravel4(n, grad_in.shape)
+        outs, kh, kw = weight.shape[0], weight.shape[2], weight.shape[3]
+        acc = one - one
+        for o in range(outs):
+            for i in range(kh):
+                dy = row + ph - i
+                y = dy // sh
+                if dy >= 0 and dy % sh == 0 and y < grad_out.shape[2]:
+                    for j in range(kw):
+                        dx = col + pw - j
+                        x = dx // sw
+                        if dx >= 0 and dx % sw == 0 and x < grad_out.shape[3]:
+                            acc += grad_out[b, o, y, x] * weight[o, c, i, j]
+        grad_in[b, c, row, col] = acc
+
+
+@cuda.jit  # type: ignore[untyped-decorator]  # numba is untyped
+def conv_grad_weight_kernel(
+    grad_w: DeviceArray,
+    grad_out: DeviceArray,
+    inp: DeviceArray,
+    sh: int,
+    sw: int,
+    ph: int,
+    pw: int,
+    one: float,
+) -> None:
+    """Thread ``n`` computes weight element ``(o, c, i, j)``'s gradient: $\\sum_{b, y, x}
+    g[b, o, y, x]\\, in[b, c, y s_h - p_h + i, x s_w - p_w + j]$ over positions inside the
+    input."""
+    n = cuda.grid(1)
+    if n < grad_w.size:
+        o, c, i, j = unravel4(n, grad_w.shape)
+        acc = one - one
+        for b in range(grad_out.shape[0]):
+            for y in range(grad_out.shape[2]):
+                row = y * sh - ph + i
+                if 0 <= row < inp.shape[2]:
+                    for x in range(grad_out.shape[3]):
+                        col = x * sw - pw + j
+                        if 0 <= col < inp.shape[3]:
+                            acc += grad_out[b, o, y, x] * inp[b, c, row, col]
+        grad_w[o, c, i, j] = acc
+
+
+@cuda.jit  # type: ignore[untyped-decorator]  # numba is untyped
+def conv_grad_bias_kernel(grad_b: DeviceArray, grad_out: DeviceArray, one: float) -> None:
+    """Thread ``o`` sums the output gradient of channel ``o``."""
+    o = cuda.grid(1)
+    if o < grad_b.size:
+        acc = one - one
+        for b in range(grad_out.shape[0]):
+            for y in range(grad_out.shape[2]):
+                for x in range(grad_out.shape[3]):
+                    acc += grad_out[b, o, y, x]
+        grad_b[o] = acc
+
+
+@cuda.jit  # type: ignore[untyped-decorator]  # numba is untyped
+def pool_forward_kernel(
+    out: DeviceArray, inp: DeviceArray, kh: int, kw: int, average: bool, one: float
+) -> None:
+    """Thread ``n`` computes output ``(b, c, y, x)``: the mean or the max of its tile, the max
+    NaN where the tile holds a NaN (a NaN, once taken, is never replaced)."""
+    n = cuda.grid(1)
+    if n < out.size:
+        b, c, y, x = unravel4(n, out.shape)
+        acc = one - one
+        count = one - one
+        for i in range(kh):
+            for j in range(kw):
+                v = inp[b, c, y * kh + i, x * kw + j]
+                if average:
+                    acc += v
+                elif (i == 0 and j == 0) or v > acc or v != v:
+                    acc = v
+                count += one
+        out[b, c, y, x] = acc / count if average else acc
+
+
+@cuda.jit  # type: ignore[untyped-decorator]  # numba is untyped
+def pool_backward_kernel(
+    grad_in: DeviceArray,
+    inp: DeviceArray,
+    out: DeviceArray,
+    grad_out: DeviceArray,
+    kh: int,
+    kw: int,
+    average: bool,
+    one: float,
+) -> None:
+    """Thread ``n`` computes input element ``(b, c, row, col)``'s gradient: its tile's ``g``
+    over the tile's size (mean) or over the number of the tile's elements equal to its max, if
+    it is one of them (max: 0 otherwise, and in a NaN tile, where nothing equals the max)."""
+    n = cuda.grid(1)
+    if n < grad_in.size:
+        b, c, row, col = unravel4(n, grad_in.shape)
+        y, x = row // kh, col // kw
+        m = out[b, c, y, x]
+        hits = one - one
+        for i in range(kh):
+            for j in range(kw):
+                if average or inp[b, c, y * kh + i, x * kw + j] == m:
+                    hits += one
+        picked = average or inp[b, c, row, col] == m
+        grad_in[b, c, row, col] = grad_out[b, c, y, x] / hits if picked else one - one
+
+
 # Memory.
 
 

@@ -1,4 +1,5 @@
-"""The CUDA backend: map, zip, reduce and matrix multiply as numba-cuda kernels.
+"""The CUDA backend: map, zip, reduce and matrix multiply as numba-cuda kernels, plus fused
+convolution and pooling (`mt_cuda.cuda_conv`).
 
 Threads, blocks and grids: map and zip run one thread per output element; reduce runs one block
 per output position and folds the reduced dim through shared memory; matrix multiply loads
@@ -23,6 +24,7 @@ from mt_tensor import NumpyOps, TensorBackend, TensorData
 from mt_tensor.tensor_data import on_device
 from mt_tensor.tensor_ops import (
     BinaryFn,
+    FusedOps,
     MapProto,
     ReduceFn,
     UnaryFn,
@@ -31,6 +33,8 @@ from mt_tensor.tensor_ops import (
     reduce_shape,
     zip_shape,
 )
+
+from .cuda_conv import Conv2d, Pool2d
 
 __all__ = [
     "MAX_GRID_Z",
@@ -98,7 +102,7 @@ class CudaOps:
     the side of matrix multiply's shared-memory tiles (``tile**2`` up to 1024). Left out, they
     are chosen at the first launch: `THREADS_PER_BLOCK` and `TILE` on a GPU, smaller in the
     simulator. Operators without a kernel (any other Python function) run on the host through
-    `NumpyOps`.
+    `NumpyOps`. ``fused`` declares the convolution and pooling kernels of `mt_cuda.cuda_conv`.
     """
 
     name = "cuda"
@@ -112,6 +116,7 @@ class CudaOps:
             raise ValueError(f"tile must be from 1 to 32 (tile**2 threads a block), got {tile}")
         self._threads = threads
         self._tile = tile
+        self.fused = FusedOps(conv2d=Conv2d(self), pool2d=Pool2d(self))
 
     @property
     def threads(self) -> int:

@@ -19,12 +19,13 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .tensor_ops import FusedOps
+from . import dtypes
+from .tensor_ops import FusedOps, _as, _kernel_dtype
 
 if TYPE_CHECKING:
     from .tensor import Tensor
 
-__all__ = ["FUSED", "Conv2d", "Pool2d"]
+__all__ = ["FUSED", "Conv2d", "Pool2d", "conv_dtype", "pool_dtype"]
 
 Array = npt.NDArray[Any]
 Pair = tuple[int, int]
@@ -34,12 +35,26 @@ PoolSaved = tuple[Array, Array, Pair, bool]
 """Input, output, kernel, average or max."""
 
 
-def _array(t: Tensor) -> Array:
-    return t._tensor.to_numpy()
+def conv_dtype(inp: Tensor, weight: Tensor) -> dtypes.DType:
+    """The dtype a fused convolution computes and returns in, the composed default's (its
+    matmuls'): the promoted dtype of input and weight, booleans as int64."""
+    return _kernel_dtype(dtypes.promote(inp.dtype, weight.dtype))
+
+
+def pool_dtype(inp: Tensor, average: bool) -> dtypes.DType:
+    """The dtype a fused pooling computes in, the composed default's: a mean in a float dtype,
+    a max in the input's (booleans as int64, the result cast back)."""
+    return dtypes.float_of(inp.dtype) if average else _kernel_dtype(inp.dtype)
+
+
+def _array(t: Tensor, dtype: dtypes.DType | None = None) -> Array:
+    """``t``'s values (a view), in ``dtype`` where given (then a copy where it differs)."""
+    return (t if dtype is None else _as(t, dtype))._tensor.to_numpy()
 
 
 def _tensor(like: Tensor, values: Array) -> Tensor:
-    return like.from_numpy(values, like.backend, dtype=like.dtype, copy=False)
+    """``values`` as a tensor of their dtype on ``like``'s backend."""
+    return like.from_numpy(values, like.backend, dtype=values.dtype, copy=False)
 
 
 def _overlap(size: Pair, pad: Pair, padded: Pair) -> Pair:
@@ -62,7 +77,8 @@ class Conv2d:
         """$out[b, o, q] = bias[o] + \\sum_k rows[b, q, k]\\, w[o, k]$ with ``rows[b, q]`` the
         window ``(C, KH, KW)`` of output ``q`` in the input padded (or cropped) to the
         ``(out - 1) * stride + kernel`` rows and columns the outputs read."""
-        x, w = _array(inp), _array(weight)
+        dtype = conv_dtype(inp, weight)
+        x, w = _array(inp, dtype), _array(weight, dtype)
         b, c, h, wd = x.shape
         o, _, kh, kw = w.shape
         (sh, sw), (ph, pw), (oh, ow) = stride, padding, out_hw
@@ -75,7 +91,7 @@ class Conv2d:
         w2 = w.reshape(o, c * kh * kw)
         out = (w2 @ unfolded.transpose(0, 2, 1)).reshape(b, o, oh, ow)
         if bias is not None:
-            out += _array(bias).astype(out.dtype, copy=False)[:, None, None]
+            out += _array(bias, dtype)[:, None, None]
         saved = (unfolded, w, bias is not None, stride, padding, (h, wd), (hp, wp))
         return _tensor(inp, out), saved
 
@@ -113,12 +129,15 @@ class Pool2d:
     @staticmethod
     def forward(inp: Tensor, kernel: Pair, average: bool) -> tuple[Tensor, PoolSaved]:
         """The pooled output; a tile holding a NaN has a NaN max (`numpy.max` propagates it)."""
-        x = _array(inp)
+        x = _array(inp, pool_dtype(inp, average))
         b, c, h, w = x.shape
         kh, kw = kernel
         tiles = x.reshape(b, c, h // kh, kh, w // kw, kw)
         out = tiles.mean(axis=(3, 5)) if average else tiles.max(axis=(3, 5))
-        return _tensor(inp, out), (x, out, kernel, average)
+        pooled = _tensor(inp, out)
+        if not average:
+            pooled = _as(pooled, inp.dtype)
+        return pooled, (x, out, kernel, average)
 
     @staticmethod
     def backward(saved: PoolSaved, grad_output: Tensor) -> Tensor:
@@ -126,12 +145,12 @@ class Pool2d:
         (0 elsewhere, and in a NaN tile, where nothing equals the max)."""
         x, out, (kh, kw), average = saved
         b, c, nh, nw = out.shape
-        g = _array(grad_output).astype(x.dtype, copy=False)[:, :, :, None, :, None]
+        g = _array(grad_output)[:, :, :, None, :, None]
         if average:
             grads = np.broadcast_to(g / (kh * kw), (b, c, nh, kh, nw, kw))
         else:
             hits = x.reshape(b, c, nh, kh, nw, kw) == out[:, :, :, None, :, None]
-            counts = hits.sum(axis=(3, 5), keepdims=True).astype(x.dtype)
+            counts = hits.sum(axis=(3, 5), keepdims=True).astype(g.dtype)
             grads = np.where(hits, g / np.maximum(counts, 1), 0)
         return _tensor(grad_output, grads.reshape(x.shape))
 
