@@ -5,11 +5,14 @@ and against torch.
 A backend declares its fused kernels in ``backend.fused`` (`mt_tensor.tensor_ops.FusedOps`); mt-nn
 runs them where declared and otherwise composes the operation (`mt_nn.conv.Unfold`,
 `mt_nn.nn.Tiles`). Each case draws small shapes and, half the time, PyTorch's ``stride`` and
-``padding``; cuda runs in numba's simulator on a few tiny cases.
+``padding``; cuda runs in numba's simulator on a few tiny cases. The fused kernels are also
+called directly against the composed default in float64 and float32, with tied maxima and NaN
+tiles, and bad shapes are shown to stop before any kernel.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -66,14 +69,19 @@ def _values(draw: st.DrawFn, shape: tuple[int, ...], ties: bool) -> Array:
 
 
 @st.composite
-def cases(draw: st.DrawFn, op: str, tiny: bool = False, ties: bool = False) -> Case:
-    """A call of ``op`` (one of `OPS`) on small inputs (``tiny``: for the simulator)."""
+def cases(
+    draw: st.DrawFn, op: str, tiny: bool = False, ties: bool = False, nan: bool = False
+) -> Case:
+    """A call of ``op`` (one of `OPS`) on small inputs (``tiny``: for the simulator); with
+    ``nan``, a pooling's input may hold a NaN (its tile's max is NaN, its gradient 0)."""
     top = 2 if tiny else 3
     b, c = draw(st.integers(1, 2)), draw(st.integers(1, top - 1))
     if op.endswith("pool2d"):
         kh, kw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
         nh, nw = draw(st.integers(1, top - 1)), draw(st.integers(1, top - 1))
         x = _values(draw, (b, c, kh * nh, kw * nw), ties and op == "maxpool2d")
+        if nan and draw(st.booleans()):
+            x.flat[draw(st.integers(0, x.size - 1))] = np.nan
         return Case(op, (x,), (kh, kw))
     dims = 1 if op == "conv1d" else 2
     o = draw(st.integers(1, top - 1))
@@ -163,15 +171,19 @@ def test_backends_agree_with_simple_in_the_simulator(
 
 FUSED = [b for b in backend_names(include_cuda=True) if get_backend(b).fused.names()]
 """The installed backends declaring fused kernels (read from their declarations)."""
+DTYPES = ["float64", "float32"]
+TOLERANCES = {"float64": (1e-5, 1e-6), "float32": (1e-4, 1e-4)}
+"""(rtol, atol) of fused against composed: float32 sums in a different order differ by a few
+ulps of the largest term (values here are at most 3, sums of at most 18 products)."""
 
 
-def test_the_fast_backend_declares_its_fused_kernels() -> None:
-    """mt-fast declares both (so the fused-against-composed tests below are not empty), and a
-    backend declaring nothing gets an empty declaration."""
-    assert set(get_backend("fast").fused.names()) == {"conv2d", "pool2d"}
-    assert "fast" in FUSED
+def test_backends_declare_their_fused_kernels() -> None:
+    """numpy, fast and cuda declare both (so the fused-against-composed tests below are not
+    empty); simple, the reference, declares none and gets an empty declaration."""
+    for name in ("numpy", "fast", "cuda"):
+        assert set(get_backend(name).fused.names()) == {"conv2d", "pool2d"}, name
+        assert name in FUSED
     assert get_backend("simple").fused == FusedOps()
-    assert get_backend("numpy").fused.names() == ("conv2d", "pool2d")
 
 
 def _fused_and_composed(case: Case, backend: str) -> list[Any]:
@@ -181,37 +193,141 @@ def _fused_and_composed(case: Case, backend: str) -> list[Any]:
     return [fused.pool2d, Tiles()]
 
 
-@pytest.mark.parametrize("op", OPS)
-@pytest.mark.parametrize("backend", FUSED)
-@given(data=st.data(), input_grad=st.booleans())
-def test_fused_kernels_match_the_composed_default(
-    backend: str, op: str, data: st.DataObject, input_grad: bool
-) -> None:
-    """The kernels a backend declares against the composed form, called directly: forward,
-    then backward with a fixed upstream gradient (conv1d runs as conv2d of height 1)."""
-    case = data.draw(cases(op, ties=True))
+def _kernel_results(
+    case: Case, backend: str, dtype: str, kernels: Any, input_grad: bool
+) -> tuple[Array, list[Array]]:
+    """The output and gradients of ``kernels`` called directly on ``case`` in ``dtype``, after
+    checking that every result is in that dtype and shape."""
+    ts = [tensor(a, backend=backend, dtype=dtype) for a in case.arrays]
+    if case.op.startswith("conv"):
+        x, w, *bias = ts
+        if case.op == "conv1d":
+            x = x.contiguous().view(x.shape[0], x.shape[1], 1, x.shape[2])
+            w = w.contiguous().view(w.shape[0], w.shape[1], 1, w.shape[2])
+        s, p, out_hw = mt_nn.conv._output_size(
+            (x.shape[2], x.shape[3]), (w.shape[2], w.shape[3]), *_pairs(case)
+        )
+        out, saved = kernels.forward(x, w, bias[0] if bias else None, s, p, out_hw)
+        g = tensor(np.linspace(-1.0, 1.0, out.size).reshape(out.shape), backend, dtype=dtype)
+        grads = [t for t in kernels.backward(saved, g, input_grad) if t is not None]
+        shapes = [x.shape, w.shape] + [t.shape for t in bias]
+    else:
+        out, saved = kernels.forward(ts[0], case.options, case.op == "avgpool2d")
+        g = tensor(np.linspace(-1.0, 1.0, out.size).reshape(out.shape), backend, dtype=dtype)
+        grads = [kernels.backward(saved, g)]
+        shapes = [ts[0].shape]
+    for t in [out, *grads]:
+        assert str(t.dtype) == dtype, f"{case.op} on {backend}: a result in {t.dtype}, not {dtype}"
+    assert [t.shape for t in grads] == shapes, f"{case.op} on {backend}: gradient shapes"
+    return out.to_numpy(), [t.to_numpy() for t in grads]
+
+
+def _fused_against_composed(case: Case, backend: str, dtype: str, input_grad: bool) -> None:
     results = []
     for kernels in _fused_and_composed(case, backend):
         if kernels is None:
             pytest.skip(f"{backend} declares no fused kernel for {case.op}")
-        ts = [tensor(a, backend=backend) for a in case.arrays]
-        if case.op.startswith("conv"):
-            x, w, *bias = ts
-            if case.op == "conv1d":
-                x = x.contiguous().view(x.shape[0], x.shape[1], 1, x.shape[2])
-                w = w.contiguous().view(w.shape[0], w.shape[1], 1, w.shape[2])
-            s, p, out_hw = mt_nn.conv._output_size(
-                (x.shape[2], x.shape[3]), (w.shape[2], w.shape[3]), *_pairs(case)
-            )
-            out, saved = kernels.forward(x, w, bias[0] if bias else None, s, p, out_hw)
-            g = tensor(np.linspace(-1.0, 1.0, out.size).reshape(out.shape), backend=backend)
-            grads = [t for t in kernels.backward(saved, g, input_grad) if t is not None]
-        else:
-            out, saved = kernels.forward(ts[0], case.options, case.op == "avgpool2d")
-            g = tensor(np.linspace(-1.0, 1.0, out.size).reshape(out.shape), backend=backend)
-            grads = [kernels.backward(saved, g)]
-        results.append((out.to_numpy(), [t.to_numpy() for t in grads]))
-    _compare(results[0], results[1], f"of {case.op}, fused against composed")
+        results.append(_kernel_results(case, backend, dtype, kernels, input_grad))
+    rtol, atol = TOLERANCES[dtype]
+    where = f"of {case.op} in {dtype} on {backend}, fused against composed"
+    assert_tensors_close(results[0][0], results[1][0], f"forward {where}", rtol, atol)
+    for i, (got, want) in enumerate(zip(results[0][1], results[1][1], strict=True)):
+        assert_tensors_close(got, want, f"backward of input {i} {where}", rtol, atol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("op", OPS)
+@pytest.mark.parametrize("backend", [b for b in FUSED if b in CPU])
+@given(data=st.data(), input_grad=st.booleans())
+def test_fused_kernels_match_the_composed_default(
+    backend: str, op: str, dtype: str, data: st.DataObject, input_grad: bool
+) -> None:
+    """The kernels a backend declares against the composed form, called directly in each float
+    dtype: forward, then backward with a fixed upstream gradient (conv1d runs as conv2d of
+    height 1); tied maxima, NaN tiles, strides and padding drawn."""
+    case = data.draw(cases(op, ties=True, nan=True))
+    _fused_against_composed(case, backend, dtype, input_grad)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("op", OPS)
+@pytest.mark.parametrize("backend", [b for b in FUSED if b in SIMULATED])
+@in_the_simulator
+@given(data=st.data(), input_grad=st.booleans())
+def test_fused_kernels_match_the_composed_default_in_the_simulator(
+    backend: str, op: str, dtype: str, data: st.DataObject, input_grad: bool
+) -> None:
+    case = data.draw(cases(op, tiny=True, ties=True, nan=True))
+    _fused_against_composed(case, backend, dtype, input_grad)
+
+
+@pytest.mark.parametrize("op", OPS)
+@pytest.mark.parametrize("backend", SIMULATED)
+@settings(max_examples=2, deadline=None)
+@given(data=st.data())
+def test_gradients_match_central_differences_in_the_simulator(
+    backend: str, op: str, data: st.DataObject
+) -> None:
+    """The simulated backend's gradients (its fused kernels, where declared) against central
+    differences of its own forward."""
+    case = data.draw(cases(op, tiny=True))
+    _, grads = _run(case, backend)
+    for i, (g, numeric) in enumerate(zip(grads, _central_differences(case, backend), strict=True)):
+        assert_tensors_close(g, numeric, f"{case.op}: input {i} on {backend}", 1e-4, 1e-5)
+
+
+BAD_CALLS: list[tuple[str, Callable[[str], Any], str]] = [
+    (
+        "channels",
+        lambda b: mt_nn.conv2d(_zeros((1, 2, 4, 4), b), _zeros((3, 1, 2, 2), b)),
+        "input has 2 channels but weight (3, 1, 2, 2) expects 1",
+    ),
+    (
+        "dims",
+        lambda b: mt_nn.conv2d(_zeros((2, 4, 4), b), _zeros((3, 2, 2, 2), b)),
+        "conv2d needs a 4-d input and weight, got (2, 4, 4) and (3, 2, 2, 2)",
+    ),
+    (
+        "bias",
+        lambda b: mt_nn.conv2d(_zeros((1, 1, 4, 4), b), _zeros((3, 1, 2, 2), b), _zeros((2,), b)),
+        "bias shape (2,) should be (3,)",
+    ),
+    (
+        "too large",
+        lambda b: mt_nn.conv2d(_zeros((1, 1, 2, 2), b), _zeros((1, 1, 5, 5), b), None, 1, 0),
+        "kernel (5, 5) is larger than the input (2, 2)",
+    ),
+    (
+        "pool tiles",
+        lambda b: mt_nn.maxpool2d(_zeros((1, 1, 5, 4), b), (2, 2)),
+        "kernel (2, 2) must tile the input's height and width (5, 4)",
+    ),
+    (
+        "pool kernel",
+        lambda b: mt_nn.maxpool2d(_zeros((1, 1, 4, 4), b), (1.0, 2.0)),  # type: ignore[arg-type]  # floats on purpose
+        "kernel must be a pair of ints (kh, kw), got (1.0, 2.0)",
+    ),
+    (
+        "pool dims",
+        lambda b: mt_nn.avgpool2d(_zeros((5, 4), b), (2, 2)),
+        "tile needs a 4-d (batch, channel, height, width) input, got (5, 4)",
+    ),
+]
+
+
+def _zeros(shape: tuple[int, ...], backend: str) -> Tensor:
+    return tensor(np.zeros(shape), backend=backend)
+
+
+@pytest.mark.parametrize(("name", "call", "message"), BAD_CALLS, ids=[c[0] for c in BAD_CALLS])
+@pytest.mark.parametrize("backend", FUSED)
+def test_bad_input_is_refused_before_any_kernel(
+    backend: str, name: str, call: Callable[[str], Any], message: str
+) -> None:
+    """Shapes are checked where the call enters (mt-nn), so a fused kernel never sees them: a
+    `ValueError` naming the shapes, never a numba error."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call(backend)
 
 
 def _pairs(case: Case) -> tuple[Any, Any]:

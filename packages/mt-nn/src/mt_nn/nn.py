@@ -54,6 +54,11 @@ def _tiles(x: Tensor, kernel: tuple[int, int]) -> tuple[int, int]:
     """The number of tiles down and across, once ``kernel`` is checked against ``x``."""
     if x.dims != 4:
         raise ValueError(f"tile needs a 4-d (batch, channel, height, width) input, got {x.shape}")
+    pair = tuple(kernel) if isinstance(kernel, tuple | list) else ()
+    if len(pair) != 2 or not all(
+        isinstance(k, int | np.integer) and not isinstance(k, bool) for k in pair
+    ):
+        raise ValueError(f"kernel must be a pair of ints (kh, kw), got {kernel!r}")
     h, w = x.shape[2], x.shape[3]
     kh, kw = kernel
     if kh < 1 or kw < 1 or h % kh or w % kw:
@@ -134,7 +139,7 @@ class Pool2dFun(Function):
 
 def _pool(x: Tensor, kernel: Pair, average: bool) -> Tensor:
     _tiles(x, kernel)
-    return Pool2dFun.apply(x, (kernel[0], kernel[1]), average)
+    return Pool2dFun.apply(x, (int(kernel[0]), int(kernel[1])), average)
 
 
 def avgpool2d(x: Tensor, kernel: tuple[int, int]) -> Tensor:
