@@ -430,7 +430,10 @@ def pool_forward_kernel(
                 elif (i == 0 and j == 0) or v > acc or v != v:
                     acc = v
                 count += one
-        out[b, c, y, x] = acc / count if average else acc
+        if average:
+            out[b, c, y, x] = acc / count
+        else:
+            out[b, c, y, x] = acc
 
 
 @cuda.jit  # type: ignore[untyped-decorator]  # numba is untyped

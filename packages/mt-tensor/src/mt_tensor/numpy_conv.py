@@ -1,5 +1,5 @@
-"""The numpy backend's fused convolution and pooling (`FusedOps` of `NumpyOps`), in the tensor's
-dtype.
+"""The numpy backend's fused convolution and pooling (`FusedOps` of `NumpyOps`), in the dtype the
+composed default computes in (`conv_dtype`, `pool_dtype`: float32 stays float32).
 
 `Conv2d` views the zero-padded input as its windows (`sliding_window_view`), copies them once
 into a column per output position (im2col, ``(B, C KH KW, OH OW)``) and multiplies the weight by
