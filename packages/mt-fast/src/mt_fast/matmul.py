@@ -19,6 +19,8 @@ stays in L1) against every ``MR``-row panel of ``a``. Packing reads any strides,
 and broadcast operands need no copy beforehand; it costs ``O(size)`` against ``O(n m p)``.
 Panels are padded with zeros to whole tiles; a tile's result lands in a small buffer and is added
 to the valid part of ``out``. Sums run in the storage's dtype, in order of ``k`` (no reassociation).
+Outputs with fewer than half a tile's rows or columns (matrix-vector products, a batch of one row)
+skip packing: `thin_block` computes them directly from the strided operands.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from numba.extending import intrinsic
 
 from mt_tensor.tensor_data import Shape, Storage, Strides
 
-from .kernels import broadcast_index, index_to_position, parallel, serial, to_index
+from .kernels import F, broadcast_index, index_to_position, parallel, serial, to_index
 
 VECTOR_BYTES = 64
 """Bytes of one vector register (AVX-512)."""
@@ -135,7 +137,9 @@ def outer_tile(
     return types.void(ap, types.int64, bp, types.int64, types.int64, ct), _outer_tile_codegen
 
 
-_inlined = cast(Callable[[Any], Any], numba.njit(inline="always"))
+def _inlined(fn: F) -> F:
+    """A helper compiled into each kernel that calls it."""
+    return cast(F, numba.njit(inline="always")(fn))
 
 
 @_inlined
@@ -305,6 +309,82 @@ def _signed(i: int) -> int:
     return np.int64(i)  # type: ignore[return-value]  # numba's int() keeps uint64
 
 
+def _reordered(fn: F) -> F:
+    """`serial`, letting LLVM reorder sums (so a dot product vectorises) and fuse multiply-adds."""
+    return cast(F, numba.njit(fastmath={"reassoc", "contract"}, cache=True)(fn))
+
+
+@_reordered
+def thin_block(
+    out: Storage,
+    out_shape: Shape,
+    a: Storage,
+    a_shape: Shape,
+    a_strides: Strides,
+    b: Storage,
+    b_shape: Shape,
+    b_strides: Strides,
+    task: int,
+) -> None:
+    """Add ``a @ b`` into the ``MC`` rows of ``task``, unpacked, for outputs too narrow or too
+    short to fill a tile: dot products along ``k`` (narrow) or rows of ``b`` scaled and added
+    (short). The dot products may be reordered (fastmath) so they vectorise."""
+    dims = len(out_shape)
+    n, p = out_shape[dims - 2], out_shape[dims - 1]
+    m = a_shape[len(a_shape) - 1]
+    row_blocks = (n + MC - 1) // MC
+    entry, row0 = task // row_blocks, (task % row_blocks) * MC
+    out_index = np.empty(dims, np.int64)
+    a_index = np.empty(len(a_shape), np.int64)
+    b_index = np.empty(len(b_shape), np.int64)
+    to_index(entry * n * p, out_shape, out_index)
+    broadcast_index(out_index, out_shape, a_shape, a_index)
+    broadcast_index(out_index, out_shape, b_shape, b_index)
+    a_row, a_k = a_strides[len(a_shape) - 2], a_strides[len(a_shape) - 1]
+    b_k, b_col = b_strides[len(b_shape) - 2], b_strides[len(b_shape) - 1]
+    a_base = index_to_position(a_index, a_strides)
+    b_base = index_to_position(b_index, b_strides)
+    zero = np.zeros(1, out.dtype)[0]
+    for i in range(row0, min(row0 + MC, n)):
+        x, o = a_base + i * a_row, entry * n * p + i * p
+        if p < n:
+            for j in range(p):
+                y, acc = b_base + j * b_col, zero
+                if a_k == 1 and b_k == 1:
+                    xs, ys = a[x : x + m], b[y : y + m]
+                    for k in range(m):
+                        acc += xs[k] * ys[k]
+                else:
+                    for k in range(m):
+                        acc += a[x + k * a_k] * b[y + k * b_k]
+                out[o + j] += acc
+        else:
+            row = out[o : o + p]
+            for k in range(m):
+                scale, y = a[x + k * a_k], b_base + k * b_k
+                if b_col == 1:
+                    ys = b[y : y + p]
+                    for j in range(p):
+                        row[j] += scale * ys[j]
+                else:
+                    for j in range(p):
+                        row[j] += scale * b[y + j * b_col]
+
+
+@serial
+def thin(out: Storage, out_shape: Shape) -> bool:
+    """True when the output has fewer than half a tile's rows or columns (`thin_block`'s)."""
+    dims = len(out_shape)
+    n, p = int(out_shape[dims - 2]), int(out_shape[dims - 1])
+    return 2 * n < MR or 2 * p < _panel_width(out)
+
+
+@serial
+def thin_tasks(out_shape: Shape) -> int:
+    """The number of ``MC``-row blocks over every batch entry."""
+    return tasks(out_shape) // ((int(out_shape[len(out_shape) - 1]) + NC - 1) // NC)
+
+
 @serial
 def matmul_serial(
     out: Storage,
@@ -317,6 +397,10 @@ def matmul_serial(
     b_strides: Strides,
 ) -> None:
     """``out += a @ b`` on this thread (``out`` contiguous; ``a``, ``b`` any strides)."""
+    if thin(out, out_shape):
+        for task in range(thin_tasks(out_shape)):
+            thin_block(out, out_shape, a, a_shape, a_strides, b, b_shape, b_strides, task)
+        return
     a_panels, b_blocks, a_size, b_size = packed_sizes(out, a_shape, b_shape)
     ap, bp = np.empty(a_size, out.dtype), np.empty(b_size, out.dtype)
     for unit in range(a_panels):
@@ -339,6 +423,10 @@ def matmul_parallel(
     b_strides: Strides,
 ) -> None:
     """``out += a @ b`` with the panels to pack, then the output blocks, spread over threads."""
+    if thin(out, out_shape):
+        for task in numba.prange(thin_tasks(out_shape)):
+            thin_block(out, out_shape, a, a_shape, a_strides, b, b_shape, b_strides, _signed(task))
+        return
     a_panels, b_blocks, a_size, b_size = packed_sizes(out, a_shape, b_shape)
     ap, bp = np.empty(a_size, out.dtype), np.empty(b_size, out.dtype)
     for unit in numba.prange(a_panels):
