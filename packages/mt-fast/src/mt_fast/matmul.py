@@ -197,7 +197,8 @@ def pack_a(ap: Storage, a: Storage, a_shape: Shape, a_strides: Strides, unit: in
         at = entry * panels * MR * m + k0 * panels * MR + r0 * depth
         panel = ap[at : at + MR * depth]
         if height < MR:
-            panel[:] = 0
+            for i in range(panel.size):
+                panel[i] = 0
         for i in range(height):
             row = start + i * row_step + k0 * k_step
             for k in range(depth):
@@ -222,18 +223,15 @@ def pack_b(bp: Storage, b: Storage, b_shape: Shape, b_strides: Strides, unit: in
     k_step, col_step = b_strides[dims - 2], b_strides[dims - 1]
     start = _entry_start(b_shape, b_strides, entry)
     block = bp[entry * p_pad * m + k0 * p_pad : entry * p_pad * m + (k0 + depth) * p_pad]
-    if p < p_pad:
-        block[(p_pad - nr) * depth :] = 0
+    for tail in range((p_pad - nr) * depth if p < p_pad else block.size, block.size):
+        block[tail] = 0
     for k in range(depth):
         row = start + (k0 + k) * k_step
         for c0 in range(0, p, nr):
             width = min(nr, p - c0)
             at = c0 * depth + k * nr
-            if col_step == 1:
-                block[at : at + width] = b[row + c0 : row + c0 + width]
-            else:
-                for j in range(width):
-                    block[at + j] = b[row + (c0 + j) * col_step]
+            for j in range(width):
+                block[at + j] = b[row + (c0 + j) * col_step]
 
 
 @serial
