@@ -12,11 +12,13 @@ at most 256 bits wide on this CPU (it prefers 256-bit vectors on AVX-512 machine
 turn ``MR x NR`` scalar accumulators into vector registers; the former dot-product kernel ran at
 half numpy's rate. On a machine without AVX-512, LLVM splits each vector into narrower ones.
 
-Blocking: a task owns up to ``MC x NC`` outputs of one batch entry (tasks run on threads in the
-parallel kernel). For each block of `KC` values of ``k`` it packs its ``MC x KC`` block of ``a``
-(kept in L2) and ``KC x NC`` block of ``b``, then walks the ``NR``-column panels of ``b`` (one
-stays in L1) against every ``MR``-row panel of ``a``. Packing reads any strides, so transposed
-and broadcast operands need no copy beforehand; it costs ``O(size)`` against ``O(n m p)``.
+Blocking: each call first packs both operands whole (split over threads by panels of ``a``
+and blocks of rows of ``b``), into scratch memory kept for the next call. Packing reads any
+strides, so transposed and broadcast operands need no copy beforehand; it costs
+``O(n m + m p)`` against ``O(n m p)``. Then a task owns up to ``MC x NC`` outputs of one batch
+entry (tasks run on threads in the parallel kernel): per block of `KC` values of ``k`` it walks
+the ``NR``-column panels of ``b`` (one stays in L1) against its ``MR``-row panels of ``a`` (the
+``MC x KC`` block stays in L2).
 Panels are padded with zeros to whole tiles; a tile's result lands in a small buffer and is added
 to the valid part of ``out``. Sums run in the storage's dtype, in order of ``k`` (no reassociation).
 Outputs with fewer than half a tile's rows or columns (matrix-vector products, a batch of one row)
@@ -132,7 +134,7 @@ def outer_tile(
 ) -> Any:
     """``ct[i * NR + j] = sum_k ap[a_start + k * MR + i] * bp[b_start + k * NR + j]``: one
     ``MR x NR`` tile from a packed panel of ``a`` and one of ``b`` (all three of one dtype)."""
-    if not (ap.dtype == bp.dtype == ct.dtype and isinstance(ap.dtype, types.Number)):
+    if not (ap.dtype == bp.dtype == ct.dtype and isinstance(ap.dtype, types.Float | types.Integer)):
         return None
     return types.void(ap, types.int64, bp, types.int64, types.int64, ct), _outer_tile_codegen
 
@@ -223,8 +225,10 @@ def pack_b(bp: Storage, b: Storage, b_shape: Shape, b_strides: Strides, unit: in
     k_step, col_step = b_strides[dims - 2], b_strides[dims - 1]
     start = _entry_start(b_shape, b_strides, entry)
     block = bp[entry * p_pad * m + k0 * p_pad : entry * p_pad * m + (k0 + depth) * p_pad]
-    for tail in range((p_pad - nr) * depth if p < p_pad else block.size, block.size):
-        block[tail] = 0
+    if p < p_pad:
+        last = block[(p_pad - nr) * depth :]
+        for t in range(last.size):
+            last[t] = 0
     for k in range(depth):
         row = start + (k0 + k) * k_step
         for c0 in range(0, p, nr):
