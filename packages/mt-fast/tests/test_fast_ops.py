@@ -14,7 +14,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mt_fast import FastOps, FastTensorBackend, fast_ops
-from mt_fast.matmul import COLS, DEPTH, ROWS
 from mt_operators import operators
 from mt_operators.operators import EXP_MAX
 from mt_tensor import IndexingError, SimpleBackend, SimpleOps, Tensor, get_backend, tensor
@@ -147,20 +146,6 @@ def test_matmul_with_empty_dims_gives_zeros(
     x, y = np.ones(shape_a), np.ones(shape_b)
     actual = tensor(x, backend="fast") @ tensor(y, backend="fast")
     assert_tensors_close(actual, x @ y, f"{shape_a} @ {shape_b}")
-
-
-@given(
-    d=st.integers(1, 3),
-    n=st.integers(1, ROWS + 9),
-    m=st.integers(0, DEPTH + 44),
-    p=st.integers(1, COLS + 9),
-)
-def test_matmul_blocks_match_numpy(d: int, n: int, m: int, p: int) -> None:
-    """Sizes crossing the kernel's row, depth and column blocks (and ``(D,A,B) @ (1,B,C)``)."""
-    rng = np.random.default_rng(n * m * p)
-    x, y = rng.standard_normal((d, n, m)), rng.standard_normal((1, m, p))
-    actual = tensor(x, backend="fast") @ tensor(y, backend="fast")
-    assert_tensors_close(actual, x @ y, f"({d},{n},{m}) @ (1,{m},{p})", rtol=1e-9, atol=1e-9)
 
 
 def _square(x: float) -> float:
