@@ -492,3 +492,10 @@ def test_a_backend_registered_by_entry_point_trains_from_the_command_line(
     assert main(["train", *argv, "--hidden", "3", "--out", str(out), "--quiet"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["summary"]["backend"] == "mine" and metrics["config"]["backend"] == "mine"
+
+
+def test_train_help_describes_each_backend(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "fast (cpu, compiled on first use)" in shown and "numpy (cpu)" in shown
