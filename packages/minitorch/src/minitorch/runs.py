@@ -350,6 +350,13 @@ def _run_tensor(config: TrainConfig, target: TensorBackend, progress: bool) -> R
             file=sys.stderr,
             flush=True,
         )
+    elif background is not None and (log := background.failed()) is not None:
+        print(
+            f"compiling the {target.name} backend's kernels in another process failed, so this "
+            f"run stayed on the {warmup.FALLBACK} backend (that process's output: {log})",
+            file=sys.stderr,
+            flush=True,
+        )
     return result
 
 

@@ -112,6 +112,14 @@ def switch(backend: TensorBackend, target: TensorBackend) -> None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` is a compile of ours still at work (on Linux, by its command line,
+    so a finished one awaiting its parent, or another program given the same id, is not)."""
+    proc = Path("/proc")
+    if proc.is_dir():
+        try:
+            return b"minitorch.warmup" in (proc / str(pid) / "cmdline").read_bytes()
+        except OSError:
+            return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -147,7 +155,7 @@ class Background:
         except (OSError, ValueError):
             pass
         self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / f"{cache.stamp_name(self.key)}.log", "wb") as log:
+        with open(lock.with_suffix(".log"), "wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "minitorch.warmup", json.dumps(config.saved())],
                 stdin=subprocess.DEVNULL,
@@ -171,6 +179,17 @@ class Background:
     def still_compiling(self) -> bool:
         """Whether the compiling process is still at work (the run ended before it)."""
         return self.switched_after is None and _alive(self.pid)
+
+    def failed(self) -> Path | None:
+        """The compiling process's output when it ended without filling the cache, else None."""
+        from mt_fast import cache
+
+        if self.switched_after is not None or _alive(self.pid):
+            return None
+        if cache.is_warm(self.folder, self.key):
+            return None
+        assert self.folder is not None, "plan() said the backend has a disk cache"
+        return self.folder / f"{cache.stamp_name(self.key)}.log"
 
 
 @contextmanager
