@@ -13,3 +13,7 @@ import shutil
 
 if shutil.which("nvidia-smi") is None and not os.path.exists("/proc/driver/nvidia"):
     os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+
+# A `minitorch train` whose kernels numba's cache lacks starts on numpy and leaves another process
+# compiling them (`minitorch.warmup`); tests compile in their own process unless they ask for that.
+os.environ.setdefault("MINITORCH_BACKGROUND_COMPILE", "0")

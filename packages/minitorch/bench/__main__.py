@@ -5,7 +5,9 @@ backend, fast, and the dataset's default settings), for seeds 0-4; the target is
 on every one. Run with ``hatch run python packages/minitorch/bench`` from the root (about four
 minutes on two cores once numba's kernels are cached); ``--backend``, ``--seeds`` and
 ``--datasets`` change the sweep (``--datasets digits`` for the digits CNN), and any further
-options after ``--`` (``-- --lr 0.02``) are passed to every run.
+options after ``--`` (``-- --lr 0.02``) are passed to every run. First it prints what a first run
+costs (`first_run.py`: the xor run from an empty numba cache and from a full one, each in its own
+process; ``--skip-first-run`` leaves it out).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+
+import first_run  # this folder's first-run benchmark (the script's folder is on sys.path)
 
 from minitorch.cli import build_parser
 from minitorch.runs import TrainConfig, run
@@ -27,8 +31,12 @@ def main() -> None:
     parser.add_argument("--backend", default="fast")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--datasets", nargs="*", default=[d for d in DATASETS if d != DIGITS])
+    parser.add_argument("--skip-first-run", action="store_true", help="no first-run table")
     parser.add_argument("extra", nargs="*", help="options passed to every run (after --)")
     args = parser.parse_args()
+    if not args.skip_first_run:
+        first_run.table(repeats=3, digits=False)
+        print()
     print(
         f"{'dataset':<8} " + " ".join(f"seed {s:<2}" for s in range(args.seeds)) + "   min   s/run"
     )

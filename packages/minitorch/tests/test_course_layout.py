@@ -143,6 +143,16 @@ def test_numba_cuda_is_an_attribute_after_import_minitorch() -> None:
     assert out.stdout.strip() == "True", "the simulator answers True"
 
 
+def test_import_minitorch_and_the_train_command_leave_numba_cuda_unloaded() -> None:
+    """numba's CUDA target costs 0.3-0.5 s of import that a CPU run never uses."""
+    code = (
+        "import sys, minitorch; from minitorch.cli import build_parser; build_parser()"
+        ".parse_args(['train', '--dataset', 'xor']); print('numba.cuda' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"]
+
+
 def test_the_torch_face_keeps_pytorchs_requires_grad() -> None:
     """Course: ``requires_grad_()`` on a non-leaf makes a fresh leaf; PyTorch: a no-op."""
     import minitorch.torch as torch

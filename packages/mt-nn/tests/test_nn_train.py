@@ -139,7 +139,18 @@ def test_digits_dataset_split() -> None:
     assert np.array_equal(test.y.to_numpy(), labels[::5])
 
 
+def test_digits_are_sklearns_read_without_importing_it() -> None:
+    pytest.importorskip("sklearn")
+    from sklearn.datasets import load_digits
+
+    images, labels = mt_nn.load_digits()
+    bunch = load_digits()
+    assert np.array_equal(images.reshape(-1, 64), bunch.data / 16.0)
+    assert np.array_equal(labels, bunch.target)
+
+
 def test_digits_without_sklearn_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "sklearn", None)
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
     with pytest.raises(ImportError, match=r"pip install mt-nn\[datasets\]"):
         digits_dataset()

@@ -68,6 +68,16 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+class _TrainHelp(argparse.RawDescriptionHelpFormatter):
+    """``train --help``: describes the backends, which loads each one (the cuda backend loads
+    numba's CUDA target), only when the help is shown, not for every command."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.dest == "backend":
+            return f"{describe_backends()} (default: {best_backend()})"
+        return super()._get_help_string(action)
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line: ``minitorch train: error: ...``."""
 
@@ -133,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train an MLP or CNN; defaults train the digits CNN on the best installed "
         "backend.",
         epilog=_defaults_epilog(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_TrainHelp,
     )
     train.add_argument(
         "--dataset",
@@ -148,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend",
         choices=backend_choices(),
         default=best_backend(),
-        help=f"{describe_backends()} (default: {best_backend()})",
+        help="where the numbers are computed (each backend is described in --help)",
     )
     train.add_argument(
         "--hidden", type=count, help="hidden units (MLP) or first-layer channels (CNN)"

@@ -10,8 +10,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,7 +25,7 @@ from mt_operators import datasets as point_sets
 from mt_operators.datasets import Graph
 from mt_tensor import TensorBackend, get_backend
 
-from . import checkpoint, plots
+from . import checkpoint, plots, warmup
 from .plots import FloatArray
 from .settings import (
     RUN_FILES,
@@ -40,7 +39,6 @@ from .settings import (
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-    from numba.core.event import Event
 
 __all__ = ["RunResult", "TrainConfig", "learning_rate", "predict_command", "print_summary", "run"]
 
@@ -148,10 +146,12 @@ def _finish(
     warm_up_seconds: float = 0.0,
     interrupted: bool = False,
     compiled: bool = False,
+    fallback_epochs: int = 0,
 ) -> RunResult:
     assert config.out is not None, "run() always sets out"
     summary = _summary(config, parameter_count(config), history, warm_up_seconds)
     summary["compiled_kernels"] = compiled
+    summary["fallback_epochs"] = fallback_epochs
     result = RunResult(config, history, summary, interrupted=interrupted)
     out = make_out(config.out)
     title = f"{config.dataset} · {config.model} · {config.backend}"
@@ -215,58 +215,15 @@ def _run_scalar(config: TrainConfig, progress: bool) -> RunResult:
     return _finish(config, model, history, figures, interrupted=interrupted)
 
 
-@contextmanager
-def _compile_notice(backend: str, enabled: bool) -> Iterator[list[str]]:
-    """Say once, on stderr, that numba is compiling, the moment it starts to; yields the names
-    compiled. numba signals only real compiles: kernels in its disk cache load without one."""
-    from numba.core import event
-
-    compiled: list[str] = []
-
-    class Listener(event.Listener):
-        def on_start(self, ev: Event) -> None:
-            if enabled and not compiled:
-                print(
-                    f"compiling the {backend} backend's kernels (numba; about a minute on a first "
-                    "run after an install, later runs load them from its cache)",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            compiled.append(str(ev.data.get("dispatcher", "?")))
-
-        def on_end(self, ev: Event) -> None:
-            pass
-
-    with event.install_listener("numba:compile", Listener()):
-        yield compiled
-
-
 def warm_up(
     config: TrainConfig, backend: TensorBackend, train: Dataset, test: Dataset, progress: bool
 ) -> tuple[float, bool]:
-    """Compile the backend's kernels before the timed epochs; the seconds it took and whether
-    anything was compiled (rather than loaded from numba's cache).
-
-    One epoch of a throwaway model on two batches, evaluated on the whole test set (big enough
-    for the parallel kernels), runs every kernel training and evaluation use. numba caches what
-    it compiles, so only the first run after an install pays much. Backends that declare no
-    compiled kernels skip it.
-    """
-    if not backend.compiled:
-        return 0.0, False
+    """Compile the backend's kernels in this process before the timed epochs (`warmup.plan`
+    says ``here``); the seconds it took and whether anything was compiled (rather than loaded
+    from numba's cache)."""
     start = time.perf_counter()
-    n = 2 * config.batch
-    with _compile_notice(backend.name, progress) as compiled:
-        fit(
-            checkpoint.build_tensor(config, backend),
-            checkpoint.first(train, n, backend),
-            test,
-            epochs=1,
-            lr=config.lr,
-            batch_size=config.batch,
-            seed=config.seed,
-            progress=False,
-        )
+    with warmup.compile_notice(backend.name, progress) as compiled:
+        warmup.compile_workload(config, backend, train, test)
     return time.perf_counter() - start, bool(compiled)
 
 
@@ -289,19 +246,21 @@ def estimate_tensor(
     config: TrainConfig, backend: TensorBackend, train: Dataset
 ) -> tuple[float, str]:
     """Seconds the tensor run will take, from timing one batch of a throwaway model, and how
-    that was measured."""
+    that was measured. On a compiled backend the batch runs twice and the second is timed: the
+    first loads the kernels from numba's cache."""
     n = min(config.batch, len(train))
-    start = time.perf_counter()
-    fit(
-        checkpoint.build_tensor(config, backend),
-        checkpoint.first(train, n, backend),
-        None,
-        epochs=1,
-        lr=config.lr,
-        batch_size=config.batch,
-        progress=False,
-    )
-    per_batch = time.perf_counter() - start
+    for _ in range(2 if backend.compiled else 1):
+        start = time.perf_counter()
+        fit(
+            checkpoint.build_tensor(config, backend),
+            checkpoint.first(train, n, backend),
+            None,
+            epochs=1,
+            lr=config.lr,
+            batch_size=config.batch,
+            progress=False,
+        )
+        per_batch = time.perf_counter() - start
     batches = math.ceil(len(train) / config.batch)
     # Evaluating on both splits after each epoch costs about as much as a fifth more batches.
     return 1.2 * per_batch * batches * config.epochs, f"one batch took {per_batch:.2f} s"
@@ -320,17 +279,33 @@ def say_estimate(config: TrainConfig, seconds: float, how: str) -> None:
     )
 
 
-def _run_tensor(config: TrainConfig, backend: TensorBackend, progress: bool) -> RunResult:
-    """The tensor run kind: an MLP or the LeNet CNN on ``backend``."""
+def _run_tensor(config: TrainConfig, target: TensorBackend, progress: bool) -> RunResult:
+    """The tensor run kind: an MLP or the LeNet CNN on ``target`` (started on numpy while
+    another process compiles its kernels, when numba's cache lacks them: `minitorch.warmup`)."""
+    start = warmup.plan(config, target)
+    background = warmup.Background(config, target) if start == "background" else None
+    backend = target if background is None else background.backend
+    if background is not None and progress:
+        print(
+            f"numba is compiling the {target.name} backend's kernels in another process (pid "
+            f"{background.pid}; about half a minute after an install); training starts on the "
+            f"{warmup.FALLBACK} backend and moves onto the kernels once they are ready",
+            file=sys.stderr,
+            flush=True,
+        )
     train, test = checkpoint.load_data(config, backend)
     model = checkpoint.build_tensor(config, backend)
-    warm_seconds, compiled = warm_up(config, backend, train, test, progress)
+    warm_seconds, compiled = 0.0, False
+    if start == "here":
+        warm_seconds, compiled = warm_up(config, backend, train, test, progress)
     say_estimate(config, *estimate_tensor(config, backend, train))
     optimizer = Adam(model.parameters(), lr=config.lr)
     seen: list[tuple[History, int]] = []  # fit's history, kept in case Ctrl-C stops fit
 
     def on_epoch(epoch: int, hist: History) -> None:
         seen[:] = [(hist, epoch + 1)]
+        if background is not None:
+            background.poll(epoch + 1)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, epoch + 1)
         test = hist.test_acc[-1] if hist.test_acc else None
@@ -366,7 +341,23 @@ def _run_tensor(config: TrainConfig, backend: TensorBackend, progress: bool) -> 
         "seconds": list(hist.seconds[:done]),
     }
     figures = tensor_figures(config, backend, model, train, test)
-    return _finish(config, model, history, figures, warm_seconds, interrupted, compiled)
+    fallback = 0 if background is None else background.switched_after or done
+    result = _finish(config, model, history, figures, warm_seconds, interrupted, compiled, fallback)
+    if background is not None and background.still_compiling() and progress:
+        print(
+            f"numba is still compiling the {target.name} backend's kernels (pid "
+            f"{background.pid}); the next runs of these settings start on them",
+            file=sys.stderr,
+            flush=True,
+        )
+    elif background is not None and (log := background.failed()) is not None:
+        print(
+            f"compiling the {target.name} backend's kernels in another process failed, so this "
+            f"run stayed on the {warmup.FALLBACK} backend (that process's output: {log})",
+            file=sys.stderr,
+            flush=True,
+        )
+    return result
 
 
 def learning_rate(config: TrainConfig, epoch: int) -> float:
@@ -419,6 +410,8 @@ def summary_table(result: RunResult) -> str:
     if s["warm_up_seconds"]:
         what = "compiling kernels" if s["compiled_kernels"] else "kernels from numba's cache"
         rows.append(("warm-up", f"{s['warm_up_seconds']:.1f} s ({what}, not counted)"))
+    if s.get("fallback_epochs"):
+        rows.append(("while compiling", f"{s['fallback_epochs']} epoch(s) on the numpy backend"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
 

@@ -6,12 +6,18 @@ mt-tensor's index helpers, so after an edit or an upgrade of mt-operators or mt-
 kernels would still run the old code. `refresh` hashes every source file compiled into the
 kernels and, when the hash differs from the one recorded beside the cache, empties the cache of
 each kernel, so numba compiles them again (once) from the current code.
+
+Beside that hash, `mark_warm` leaves a stamp per workload (a run's settings) once a process has
+compiled every kernel the workload calls; `is_warm` tells a later process, for the same sources,
+that it can call the kernels at once without waiting for numba. A stamp only ever saves time:
+numba itself still checks each cached kernel, and compiles one that is missing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import inspect
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
@@ -27,6 +33,50 @@ def fingerprint(modules: Iterable[ModuleType]) -> str:
     for module in modules:
         digest.update(Path(inspect.getfile(module)).read_bytes())
     return digest.hexdigest()
+
+
+def folder(kernels: Iterable[Any] | None = None) -> Path | None:
+    """numba's cache folder of ``kernels`` (by default mt-fast's, which share one folder); None
+    without a disk cache, as under ``NUMBA_DISABLE_JIT=1``. It honours ``NUMBA_CACHE_DIR``."""
+    if kernels is None:
+        from .kernels import CACHED
+
+        kernels = CACHED
+    # `_cache` is numba's FunctionCache of a dispatcher; `cache_path` is its API.
+    for kernel in kernels:
+        cache = getattr(kernel, "_cache", None)
+        if cache is not None and getattr(cache, "cache_path", None) is not None:
+            return Path(cache.cache_path)
+    return None
+
+
+def stamp_name(workload: str) -> str:
+    """The file name of ``workload``'s stamp (its lock and log add a suffix)."""
+    return f"warm-{hashlib.sha256(workload.encode()).hexdigest()[:16]}"
+
+
+def is_warm(where: Path | None, workload: str) -> bool:
+    """Whether a process compiled every kernel of ``workload`` into ``where`` from the current
+    sources (the hash `refresh` recorded)."""
+    if where is None:
+        return False
+    try:
+        return (where / stamp_name(workload)).read_text() == (where / STAMP).read_text()
+    except OSError:
+        return False
+
+
+def mark_warm(where: Path | None, workload: str) -> None:
+    """Record that ``workload``'s kernels are now in the cache at ``where``."""
+    if where is None:
+        return
+    try:
+        digest = (where / STAMP).read_text()
+        part = where / f"{stamp_name(workload)}.{os.getpid()}.part"
+        part.write_text(digest)
+        part.replace(where / stamp_name(workload))  # atomic: a reader sees all of it or none
+    except OSError:
+        pass  # a read-only cache: numba cannot write there either
 
 
 def refresh(kernels: Iterable[Any], sources: Iterable[ModuleType]) -> bool:
