@@ -4,7 +4,10 @@ Each kernel handles a span ``[start, stop)`` of output elements in row-major ord
 an ordinal to an index once per row (with mt-tensor's own index helpers, compiled here) and then
 runs a strided loop over the last dimension, with a unit-stride loop when every operand allows it.
 Same-shape contiguous operands arrive as one flat row, so they run a single loop. A tensor
-reaches a kernel as one tuple ``(storage, shape, strides)``.
+reaches a kernel as its three arrays ``storage, shape, strides`` (the course's signature), passed
+one by one: numba's dispatcher types and unboxes nine arrays faster than three tuples of three
+(a zip of ten elements: 0.9 against 1.2 µs a call here), and that call is most of a small op's
+kernel time.
 
 The float functions are stage 0's primitives (`mt_operators.operators.PRIMITIVES`), compiled
 unchanged (but for ``exp``, whose C library call would keep every loop around it scalar: see
@@ -112,10 +115,27 @@ COSTLY_MAPS = frozenset(UNARY_CODES[p.fn] for p in operators.UNARY if p.costly)
 # (a constant of the calling function, so numba calls it directly and the loop specialises).
 
 
+@numba.njit(inline="always")
+def _one_row(out_: Operand, operand: Operand) -> bool:
+    """True when ``operand`` and ``out_`` are unit-stride rows of one length: element ``i`` of
+    each is at position ``i``, so a kernel needs no index arrays (allocating them would cost a
+    small op more than its loop)."""
+    shape, strides = operand[1], operand[2]
+    out_shape, out_strides = out_[1], out_[2]
+    if len(out_shape) != 1 or len(shape) != 1 or shape[0] != out_shape[0]:
+        return False
+    return bool(out_strides[0] == 1 and strides[0] == 1)
+
+
 @walker
 def _map_rows(fn: Any, out_: Operand, args: tuple[Operand], start: int, stop: int) -> None:
     out, out_shape, out_strides = out_
     a, a_shape, a_strides = args[0]
+    if _one_row(out_, args[0]):
+        out_row, a_row = out[start:stop], a[start:stop]
+        for j in range(stop - start):
+            out_row[j] = fn(a_row[j])
+        return
     last = len(out_shape) - 1
     length = out_shape[last]
     out_index = np.empty(len(out_shape), np.int64)
@@ -146,6 +166,11 @@ def _zip_rows(fn: Any, out_: Operand, args: tuple[Operand, Operand], start: int,
     out, out_shape, out_strides = out_
     a, a_shape, a_strides = args[0]
     b, b_shape, b_strides = args[1]
+    if _one_row(out_, args[0]) and _one_row(out_, args[1]):
+        out_row, a_row, b_row = out[start:stop], a[start:stop], b[start:stop]
+        for j in range(stop - start):
+            out_row[j] = fn(a_row[j], b_row[j])
+        return
     last = len(out_shape) - 1
     length = out_shape[last]
     out_index = np.empty(len(out_shape), np.int64)
@@ -237,16 +262,51 @@ _fn: Any = None
 """The primitive a template calls; each specialisation binds its own."""
 
 
-def _map_span(op: int, out: Operand, a: Operand, start: int, stop: int) -> None:
-    _map_rows(_fn, out, (a,), start, stop)
+def _map_span(
+    op: int,
+    out: Storage,
+    out_shape: Shape,
+    out_strides: Strides,
+    a: Storage,
+    a_shape: Shape,
+    a_strides: Strides,
+    start: int,
+    stop: int,
+) -> None:
+    _map_rows(_fn, (out, out_shape, out_strides), ((a, a_shape, a_strides),), start, stop)
 
 
-def _zip_span(op: int, out: Operand, a: Operand, b: Operand, start: int, stop: int) -> None:
-    _zip_rows(_fn, out, (a, b), start, stop)
+def _zip_span(
+    op: int,
+    out: Storage,
+    out_shape: Shape,
+    out_strides: Strides,
+    a: Storage,
+    a_shape: Shape,
+    a_strides: Strides,
+    b: Storage,
+    b_shape: Shape,
+    b_strides: Strides,
+    start: int,
+    stop: int,
+) -> None:
+    a_, b_ = (a, a_shape, a_strides), (b, b_shape, b_strides)
+    _zip_rows(_fn, (out, out_shape, out_strides), (a_, b_), start, stop)
 
 
-def _reduce_span(op: int, out: Operand, a: Operand, dim: int, start: int, stop: int) -> None:
-    _reduce_rows(_fn, out, (a, dim), start, stop)
+def _reduce_span(
+    op: int,
+    out: Storage,
+    out_shape: Shape,
+    out_strides: Strides,
+    a: Storage,
+    a_shape: Shape,
+    a_strides: Strides,
+    dim: int,
+    start: int,
+    stop: int,
+) -> None:
+    _reduce_rows(_fn, (out, out_shape, out_strides), ((a, a_shape, a_strides), dim), start, stop)
 
 
 # The parallel twins call the compiled span kernel on each chunk rather than inline the row
@@ -257,19 +317,69 @@ _span: Any = None
 """The span kernel a parallel template splits over threads; each specialisation binds its own."""
 
 
-def _map_parallel(op: int, out: Operand, a: Operand, size: int, chunks: int) -> None:
+def _map_parallel(
+    op: int,
+    out: Storage,
+    out_shape: Shape,
+    out_strides: Strides,
+    a: Storage,
+    a_shape: Shape,
+    a_strides: Strides,
+    size: int,
+    chunks: int,
+) -> None:
     for c in numba.prange(chunks):
-        _span(op, out, a, c * size // chunks, (c + 1) * size // chunks)
+        start, stop = c * size // chunks, (c + 1) * size // chunks
+        _span(op, out, out_shape, out_strides, a, a_shape, a_strides, start, stop)
 
 
-def _zip_parallel(op: int, out: Operand, a: Operand, b: Operand, size: int, chunks: int) -> None:
+def _zip_parallel(
+    op: int,
+    out: Storage,
+    out_shape: Shape,
+    out_strides: Strides,
+    a: Storage,
+    a_shape: Shape,
+    a_strides: Strides,
+    b: Storage,
+    b_shape: Shape,
+    b_strides: Strides,
+    size: int,
+    chunks: int,
+) -> None:
     for c in numba.prange(chunks):
-        _span(op, out, a, b, c * size // chunks, (c + 1) * size // chunks)
+        start, stop = c * size // chunks, (c + 1) * size // chunks
+        _span(
+            op,
+            out,
+            out_shape,
+            out_strides,
+            a,
+            a_shape,
+            a_strides,
+            b,
+            b_shape,
+            b_strides,
+            start,
+            stop,
+        )
 
 
-def _reduce_parallel(op: int, out: Operand, a: Operand, dim: int, size: int, chunks: int) -> None:
+def _reduce_parallel(
+    op: int,
+    out: Storage,
+    out_shape: Shape,
+    out_strides: Strides,
+    a: Storage,
+    a_shape: Shape,
+    a_strides: Strides,
+    dim: int,
+    size: int,
+    chunks: int,
+) -> None:
     for c in numba.prange(chunks):
-        _span(op, out, a, dim, c * size // chunks, (c + 1) * size // chunks)
+        start, stop = c * size // chunks, (c + 1) * size // chunks
+        _span(op, out, out_shape, out_strides, a, a_shape, a_strides, dim, start, stop)
 
 
 class Kernels(NamedTuple):
@@ -313,39 +423,40 @@ REDUCE_KERNELS = tuple(
     specialise(_reduce_span, _reduce_parallel, fn, name)
     for fn, name in zip(REDUCE_FNS, _names(operators.REDUCE_FNS), strict=True)
 )
-"""The cached kernels of each kind, by op code: ``MAP_KERNELS[code].span(code, out, a, ...)``."""
+"""The cached kernels of each kind, by op code:
+``MAP_KERNELS[code].span(code, *out, *a, start, stop)``, each operand as its three arrays."""
 CACHED = [k for table in (MAP_KERNELS, ZIP_KERNELS, REDUCE_KERNELS) for pair in table for k in pair]
 """Every disk-cached kernel of this module (for `mt_fast.cache.refresh`)."""
 
 
 def map_span(op: int, out: Operand, a: Operand, start: int, stop: int) -> None:
     """``out[i] = f(a[broadcast(i)])`` for output ordinals in ``[start, stop)``; f by code."""
-    MAP_KERNELS[op].span(op, out, a, start, stop)
+    MAP_KERNELS[op].span(op, *out, *a, start, stop)
 
 
 def zip_span(op: int, out: Operand, a: Operand, b: Operand, start: int, stop: int) -> None:
     """``out[i] = f(a[broadcast(i)], b[broadcast(i)])`` over ``[start, stop)``; f by code."""
-    ZIP_KERNELS[op].span(op, out, a, b, start, stop)
+    ZIP_KERNELS[op].span(op, *out, *a, *b, start, stop)
 
 
 def reduce_span(op: int, out: Operand, a: Operand, dim: int, start: int, stop: int) -> None:
     """Fold ``a`` along ``dim`` into the outputs ``[start, stop)`` (already holding the start)."""
-    REDUCE_KERNELS[op].span(op, out, a, dim, start, stop)
+    REDUCE_KERNELS[op].span(op, *out, *a, dim, start, stop)
 
 
 def map_parallel(op: int, out: Operand, a: Operand, size: int, chunks: int) -> None:
     """`map_span` over ``size`` outputs split into ``chunks`` run on threads."""
-    MAP_KERNELS[op].parallel(op, out, a, size, chunks)
+    MAP_KERNELS[op].parallel(op, *out, *a, size, chunks)
 
 
 def zip_parallel(op: int, out: Operand, a: Operand, b: Operand, size: int, chunks: int) -> None:
     """`zip_span` over ``size`` outputs split into ``chunks`` run on threads."""
-    ZIP_KERNELS[op].parallel(op, out, a, b, size, chunks)
+    ZIP_KERNELS[op].parallel(op, *out, *a, *b, size, chunks)
 
 
 def reduce_parallel(op: int, out: Operand, a: Operand, dim: int, size: int, chunks: int) -> None:
     """`reduce_span` over ``size`` outputs split into ``chunks`` run on threads."""
-    REDUCE_KERNELS[op].parallel(op, out, a, dim, size, chunks)
+    REDUCE_KERNELS[op].parallel(op, *out, *a, dim, size, chunks)
 
 
 # Any other float function: the same templates specialised for it, not cached (numba's disk

@@ -7,6 +7,7 @@ are composed from the primitives and carry no derivative code of their own.
 from __future__ import annotations
 
 import itertools
+import math
 import numbers
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -119,7 +120,7 @@ class Tensor:
     @property
     def dtype(self) -> dtypes.DType:
         """The dtype of the elements (a numpy dtype)."""
-        return self._tensor.dtype
+        return self._tensor._storage.dtype
 
     def _new(self, tensor_data: TensorData) -> Tensor:
         return Tensor(tensor_data, backend=self.backend)
@@ -154,7 +155,7 @@ class Tensor:
     def zeros(self, shape: UserShape | None = None) -> Tensor:
         """Zeros of this tensor's dtype and backend, of ``shape`` (default: this tensor's)."""
         shape = tuple(self.shape if shape is None else shape)
-        size = int(np.prod(shape)) if shape else 1
+        size = math.prod(shape)
         return Tensor.make(np.zeros(size, self.dtype), shape, backend=self.backend)
 
     def to_numpy(self) -> npt.NDArray[Any]:
@@ -265,19 +266,23 @@ class Tensor:
     def _grad_of(self, g: Tensor) -> Tensor:
         """A gradient summed to this tensor's shape, in its dtype."""
         g = self.expand(g)
-        return g if g.dtype == self.dtype else g._cast(self.dtype)
+        dtype = self.dtype
+        return g if g.dtype is dtype or g.dtype == dtype else g._cast(dtype)
 
     def release_graph(self) -> None:
         """Drop saved values and inputs after backward (the function is kept for errors)."""
-        if self.history is not None and self.history.last_fn is not None:
-            self.history = History(self.history.last_fn, None, ())
+        h = self.history
+        if h is not None and h.last_fn is not None:
+            h.ctx, h.inputs = None, ()
 
     def accumulate_derivative(self, x: Any) -> None:
         """Add ``x`` to ``grad``; a first gradient is copied on the backend (so it stays on a
         device), giving ``grad`` storage of its own."""
         if self.grad is None:
             copy = self.backend.id_map(x)
-            self.grad = Tensor.make(copy._tensor._storage, self.shape, backend=self.backend)
+            if copy.shape != self.shape:
+                copy = Tensor.make(copy._tensor._storage, self.shape, backend=self.backend)
+            self.grad = copy
         else:
             self.grad = self.grad + x
 
@@ -341,8 +346,8 @@ class Tensor:
         if isinstance(b, Tensor):
             return b
         if isinstance(b, numbers.Real):
-            dtype = dtypes.scalar_dtype(self.dtype, b)
-            return Tensor.make(np.array([b], dtype), (), backend=self.backend)
+            value = np.array([b], dtypes.scalar_dtype(self.dtype, b))
+            return Tensor(TensorData.row_major(value, (), 1), backend=self.backend)
         raise TypeError(f"unsupported operand type(s) for {op}: 'Tensor' and {type(b).__name__!r}")
 
     def __add__(self, b: Any) -> Tensor:
@@ -352,6 +357,8 @@ class Tensor:
         return tf.Add.apply(self._ensure_tensor(b, "+"), self)
 
     def __sub__(self, b: Any) -> Tensor:
+        if type(b) is float or type(b) is int:  # a number is negated here, not by a kernel
+            return tf.Add.apply(self, self._ensure_tensor(-b, "-"))
         return tf.Add.apply(self, tf.Neg.apply(self._ensure_tensor(b, "-")))
 
     def __rsub__(self, b: Any) -> Tensor:
@@ -585,7 +592,7 @@ class Tensor:
         """The same contiguous data with another shape of the same size (one size may be -1)."""
         asked = _unpack(shape)
         new_shape = _infer_size(asked, self.size)
-        if new_shape is None or int(np.prod(new_shape)) != self.size:
+        if new_shape is None or math.prod(new_shape) != self.size:
             raise ValueError(
                 f"cannot view a tensor of shape {self.shape} (size {self.size}) as {asked}"
             )
@@ -673,7 +680,7 @@ def _infer_size(shape: tuple[int, ...], size: int) -> tuple[int, ...] | None:
         return None
     if -1 not in shape:
         return shape
-    known = int(np.prod([n for n in shape if n != -1]))
+    known = math.prod(n for n in shape if n != -1)
     if known == 0 or size % known:
         return None
     return tuple(size // known if n == -1 else n for n in shape)

@@ -115,6 +115,13 @@ _row_major_strides = functools.lru_cache(maxsize=1024)(strides_from_shape)
 """`strides_from_shape`, remembered: a training step makes the same few shapes many times."""
 
 
+@functools.lru_cache(maxsize=4096)
+def _int_array(values: tuple[int, ...]) -> Shape:
+    """``values`` as the int64 array kernels take, made once per value (kernels never write
+    shapes or strides, so tensors share them)."""
+    return np.array(values, dtype=np.int64)
+
+
 def _row_major(shape: tuple[int, ...], strides: tuple[int, ...]) -> bool:
     """True when ``strides`` are row-major for ``shape`` with no gaps (size-1 dims aside)."""
     expected = 1
@@ -123,6 +130,10 @@ def _row_major(shape: tuple[int, ...], strides: tuple[int, ...]) -> bool:
             return False
         expected *= size
     return True
+
+
+_KEPT = frozenset(dtypes.DTYPES)
+"""Storage dtypes a `TensorData` keeps as they are."""
 
 
 def _is_int(x: object) -> bool:
@@ -157,13 +168,12 @@ class TensorData:
     A list (or an array of another dtype) becomes ``dtype``, by default float64 (the course's),
     while an array of a supported dtype is kept as it is.
 
-    ``_shape`` and ``_strides`` (the numpy forms kernels take) are made on first use: many
-    tensors, such as the outputs of flat element-wise kernels, never need them.
+    ``_shape`` and ``_strides`` (the numpy forms kernels take) are made once per distinct
+    value and shared: many tensors, such as the outputs of flat element-wise kernels, never
+    need them, and the rest mostly have a shape seen before.
     """
 
     _storage: Storage
-    _shape: Shape
-    _strides: Strides
     _contiguous: bool
     shape: tuple[int, ...]
     strides: tuple[int, ...]
@@ -177,7 +187,9 @@ class TensorData:
         strides: UserStrides | None = None,
         dtype: Any = None,
     ) -> None:
-        if on_device(storage):
+        if type(storage) is np.ndarray and dtype is None and storage.dtype in _KEPT:
+            self._storage = storage  # the common case first: this runs for every tensor made
+        elif on_device(storage):
             self._storage = cast(Storage, storage)
         elif dtype is not None:
             self._storage = np.asarray(storage, dtypes.resolve(dtype))
@@ -216,19 +228,35 @@ class TensorData:
                 )
         self._contiguous = _row_major(self.shape, self.strides)
 
+    @classmethod
+    def row_major(cls, storage: Storage, shape: tuple[int, ...], size: int) -> TensorData:
+        """Row-major data over a new flat array of exactly ``size`` elements of a supported
+        dtype, with ``shape`` a tuple of sizes of that product: a kernel's output, correct by
+        construction, so nothing is checked (the constructor's checks cost more than a small
+        kernel)."""
+        data = cls.__new__(cls)
+        data._storage = storage
+        data.shape = shape
+        data.dims = len(shape)
+        data.size = size
+        data.strides = _row_major_strides(shape)
+        data._contiguous = True
+        return data
+
     @property
     def dtype(self) -> dtypes.DType:
         """The dtype of the storage (one of `mt_tensor.dtypes.DTYPES`)."""
         return self._storage.dtype
 
-    def __getattr__(self, name: str) -> Any:
-        """``_shape`` and ``_strides``, made on first use and then kept as plain attributes
-        (``functools.cached_property`` takes a lock on every read before Python 3.12)."""
-        if name not in ("_shape", "_strides"):
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        value = np.array(self.shape if name == "_shape" else self.strides, dtype=np.int64)
-        setattr(self, name, value)
-        return value
+    @property
+    def _shape(self) -> Shape:
+        """The shape as the int64 array kernels take (shared by every tensor of this shape)."""
+        return _int_array(self.shape)
+
+    @property
+    def _strides(self) -> Strides:
+        """The strides as the int64 array kernels take (shared like `_shape`)."""
+        return _int_array(self.strides)
 
     def to_cuda_(self) -> None:  # pragma: no cover (only with a CUDA device)
         """Hook for device backends (a no-op for host storage)."""

@@ -56,6 +56,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .tensor import History, Tensor
+    from .tensor_ops import TensorBackend
 
 
 @functools.cache
@@ -88,31 +89,37 @@ class Function:
     def apply(cls, *vals: Any) -> Tensor:
         """Run ``forward``, recording the graph when an input requires grad."""
         tensor_class, History = _classes()
-        tensors: list[Tensor] = []
+        backend = None
         need_grad = False
         for t in vals:  # one loop (no comprehension): this runs for every op
             if not isinstance(t, tensor_class):
                 continue
-            # Backends of one name share a storage kind (``TensorBackend(FastOps)`` and "fast").
-            if tensors and t.backend is not tensors[0].backend:
-                backend = tensors[0].backend
-                if t.backend.name != backend.name:
-                    raise ValueError(
-                        f"cannot mix backends {backend.name!r} and {t.backend.name!r} in "
-                        f"{cls.__name__}; move one with .to({backend.name!r})"
-                    )
-            tensors.append(t)
+            if backend is None:
+                backend = t.backend
+            elif t.backend is not backend:
+                _check_backends(cls, backend, t.backend)
             if t.history is not None:
                 need_grad = True
-        if not tensors:
+        if backend is None:
             raise TypeError(f"{cls.__name__}.apply needs at least one Tensor, got {vals!r}")
         if not need_grad or not is_grad_enabled():
             return cls.forward(Context(True), *vals)
         ctx = Context(False)
-        out = cls.forward(ctx, *(v.detach() if isinstance(v, tensor_class) else v for v in vals))
+        out = cls.forward(ctx, *[v.detach() if isinstance(v, tensor_class) else v for v in vals])
         if out.dtype.kind != "f":  # integers and booleans carry no gradient
             return out
-        return tensor_class(out._tensor, History(cls, ctx, tuple(tensors)), backend=out.backend)
+        inputs = tuple([v for v in vals if isinstance(v, tensor_class)])
+        return tensor_class(out._tensor, History(cls, ctx, inputs), backend=out.backend)
+
+
+def _check_backends(fn: type[Function], first: TensorBackend, other: TensorBackend) -> None:
+    """Backends of one name share a storage kind (``TensorBackend(FastOps)`` and "fast");
+    other mixes are a `ValueError`."""
+    if other.name != first.name:
+        raise ValueError(
+            f"cannot mix backends {first.name!r} and {other.name!r} in {fn.__name__}; move one "
+            f"with .to({first.name!r})"
+        )
 
 
 class Add(Function):

@@ -208,7 +208,7 @@ def typed_zip(name: str | None, raw: ZipFn) -> ZipFn:
 
     def ret(a: Tensor, b: Tensor) -> Tensor:
         dtype = a.dtype
-        if dtype.kind == "f" and b.dtype == dtype:
+        if dtype.kind == "f" and (b.dtype is dtype or b.dtype == dtype):
             return raw(a, b)
         dtype = dtypes.promote(dtype, b.dtype)
         compute = _kernel_dtype(dtype) if keeps else dtypes.float_of(dtype)
