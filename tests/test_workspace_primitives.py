@@ -3,7 +3,11 @@ edges where a gradient must select instead of multiply.
 
 Central differences for every primitive are in ``test_workspace_gradients.py`` (it iterates
 `mt_operators.testing.OPS`, which declares each entry); here the reference is torch, forward and
-backward, on each backend (cuda in numba's simulator with a few tiny inputs). The pinned cases are
+backward, on each backend (cuda in numba's simulator with a few tiny inputs), in float64 and in
+float32 on both sides (fewer examples; tolerances per dtype from `mt_tensor.testing.TOLERANCES`).
+Binary primitives are drawn on broadcasting shapes; comparisons are checked forward (torch's
+values, as 1.0/0.0 in the operands' dtype: the course's rule; the face gives torch's ``bool``),
+the others backward too. The pinned cases are
 the ones where 0 * inf used to leak a NaN into a gradient, and the values PyTorch defines at the
 edges (``0 ** 0``, a negative base with an integral exponent, ``logsumexp`` of infinities).
 """
@@ -12,24 +16,35 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import mt_nn
 from mt_operators import operators
 from mt_operators.testing import OPS_BY_NAME
 from mt_tensor import Tensor, tensor
-from mt_tensor.testing import assert_matches_torch, backend_names, shapes, tensor_data
+from mt_tensor.testing import (
+    TOLERANCES,
+    assert_matches_torch,
+    assert_tensors_close,
+    backend_names,
+    broadcastable_shapes,
+    shapes,
+    tensor_data,
+)
 
 torch = pytest.importorskip("torch")
 
 BACKENDS = backend_names(include_cuda=True)
 SIMULATED = [b for b in BACKENDS if b not in backend_names()]
 UNARY = [p for p in operators.UNARY if p.name != "id"]
+BINARY = [p for p in operators.BINARY if p.name != "is_close"]
+"""All but ``is_close`` (the course's fixed-tolerance test, which torch has no twin of)."""
+FLOATS = [np.float64, np.float32]
 TORCH_NAME = {"inv": "reciprocal"}
 """Where torch's method has another name than the table's."""
 
@@ -44,12 +59,15 @@ def _torch_call(name: str) -> Callable[[Any], Any]:
     return lambda t: getattr(t, method)()
 
 
-TOLERANCES: dict[Any, dict[str, tuple[float, float]]] = {
-    np.float64: {},
-    np.float32: {"forward_tol": (1e-4, 1e-5), "backward_tol": (1e-3, 1e-4)},
-}
-"""Per dtype: float64 keeps `assert_matches_torch`'s defaults; float32 (torch computing in
-float32 too) allows a few units in its last place, more after a derivative's extra steps."""
+class TorchTolerances(TypedDict):
+    forward_tol: tuple[float, float]
+    backward_tol: tuple[float, float]
+
+
+def torch_tolerances(dtype: Any) -> TorchTolerances:
+    """`assert_matches_torch`'s tolerances for ``dtype``, from the one table of them."""
+    tol = TOLERANCES[np.dtype(dtype)]
+    return {"forward_tol": tol.forward, "backward_tol": tol.backward}
 
 
 def check_unary_against_torch(
@@ -63,7 +81,7 @@ def check_unary_against_torch(
         ours=OPS_BY_NAME[p.name].call,
         backend=backend,
         dtype=dtype,
-        **TOLERANCES[dtype],
+        **torch_tolerances(dtype),
     )
 
 
@@ -98,6 +116,48 @@ def test_unary_primitive_matches_torch_in_the_simulator(
     check_unary_against_torch(p, backend, data, dtype)
 
 
+def check_binary_against_torch(
+    p: operators.Primitive, backend: str, data: st.DataObject, dtype: Any, max_side: int = 3
+) -> None:
+    a_shape, b_shape = data.draw(broadcastable_shapes(max_dims=2, max_side=max_side))
+    a, b = (data.draw(tensor_data(s, *p.domain)).astype(dtype) for s in (a_shape, b_shape))
+    gap = np.subtract(*np.broadcast_arrays(a, b))
+    assume(not any(np.isclose(gap, k, atol=1e-3).any() for k in p.kinks))
+    call = OPS_BY_NAME[p.name].call
+    expected = call(torch.tensor(a), torch.tensor(b))
+    if expected.dtype == torch.bool:  # a comparison: values, no gradient
+        actual = call(*(tensor(x, backend=backend, dtype=dtype) for x in (a, b)))
+        assert actual.dtype == dtype, f"forward: dtype {actual.dtype}, operands {dtype}"
+        assert_tensors_close(actual, expected.numpy(), "forward")
+        return
+    assert_matches_torch(call, a, b, backend=backend, dtype=dtype, **torch_tolerances(dtype))
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=["float64", "float32"])
+@pytest.mark.parametrize("backend", CPU)
+@pytest.mark.parametrize("p", BINARY, ids=[p.name for p in BINARY])
+@settings(max_examples=8)
+@given(data=st.data())
+def test_binary_primitive_matches_torch(
+    p: operators.Primitive, backend: str, dtype: Any, data: st.DataObject
+) -> None:
+    """Broadcast pairs in each float dtype, kept off the primitive's kinks; promotion and
+    broadcasting of the gradients as torch's."""
+    check_binary_against_torch(p, backend, data, dtype)
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=["float64", "float32"])
+@pytest.mark.parametrize("backend", SIMULATED)
+@pytest.mark.parametrize("p", BINARY, ids=[p.name for p in BINARY])
+@in_the_simulator
+@given(data=st.data())
+def test_binary_primitive_matches_torch_in_the_simulator(
+    p: operators.Primitive, backend: str, dtype: Any, data: st.DataObject
+) -> None:
+    check_binary_against_torch(p, backend, data, dtype, max_side=2)
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=["float64", "float32"])
 @pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=5)
 @given(
@@ -105,22 +165,35 @@ def test_unary_primitive_matches_torch_in_the_simulator(
     exponent=st.lists(st.integers(-3, 3), min_size=4, max_size=4),
 )
 def test_pow_with_integral_exponents_matches_torch(
-    backend: str, base: np.ndarray, exponent: list[int]
+    backend: str, dtype: Any, base: np.ndarray, exponent: list[int]
 ) -> None:
     """Negative bases work with integral exponents (IEEE), gradients of both arguments."""
     base[np.abs(base) < 0.1] = 0.5  # away from 0, where negative powers blow up
     assert_matches_torch(
-        lambda a, b: a**b, base, np.array(exponent, dtype=np.float64), backend=backend
+        lambda a, b: a**b,
+        base.astype(dtype),
+        np.array(exponent, dtype=dtype),
+        backend=backend,
+        dtype=dtype,
+        **torch_tolerances(dtype),
     )
 
 
+@pytest.mark.parametrize("dtype", FLOATS, ids=["float64", "float32"])
 @pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=5)
 @given(base=tensor_data((3,), 0.1, 4.0), exponent=tensor_data((3,), -2.5, 2.5))
 def test_pow_with_real_exponents_matches_torch(
-    backend: str, base: np.ndarray, exponent: np.ndarray
+    backend: str, dtype: Any, base: np.ndarray, exponent: np.ndarray
 ) -> None:
-    assert_matches_torch(lambda a, b: a**b, base, exponent, backend=backend)
+    assert_matches_torch(
+        lambda a, b: a**b,
+        base.astype(dtype),
+        exponent.astype(dtype),
+        backend=backend,
+        dtype=dtype,
+        **torch_tolerances(dtype),
+    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -1,7 +1,11 @@
 """The fused convolution and pooling kernels mt-fast declares, against numpy loops: forward and
-the gradients of ``sum(out * g)``, on both kernel loops (serial and threaded)."""
+the gradients of ``sum(out * g)``, on both kernel loops (serial and threaded), in float64 and
+float32 (the kernels compute in the operands' dtype; the loops in float64 on the same values)."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import numpy as np
 import numpy.typing as npt
@@ -10,11 +14,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mt_fast import FastTensorBackend, fast_conv
-from mt_tensor import tensor
+from mt_tensor import dtypes, tensor
 from mt_tensor.tensor_ops import FusedOps
 from mt_tensor.testing import assert_tensors_close
 
 Array = npt.NDArray[np.float64]
+FLOATS = [dtypes.float64, dtypes.float32]
+TOLERANCE = {dtypes.float64: (1e-5, 1e-7), dtypes.float32: (1e-4, 1e-5)}
+"""(rtol, atol) per dtype: float32 sums of up to 27 products of normal values, and their
+rounding against float64 loops, stay within a few units in float32's last place."""
 
 
 def reference(
@@ -43,6 +51,7 @@ def test_fast_declares_both_fused_kernels() -> None:
     assert FastTensorBackend.fused.names() == ("conv2d", "pool2d")
 
 
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
 @pytest.mark.parametrize("threads", [False, True])
 @given(
     shape=st.tuples(*[st.integers(1, 3)] * 3, st.integers(1, 6), st.integers(1, 6)),
@@ -52,6 +61,7 @@ def test_fast_declares_both_fused_kernels() -> None:
     seed=st.integers(0, 1000),
 )
 def test_conv2d_matches_loops(
+    dtype: dtypes.DType,
     threads: bool,
     shape: tuple[int, int, int, int, int],
     kernel: tuple[int, int],
@@ -67,7 +77,8 @@ def test_conv2d_matches_loops(
     rng = np.random.default_rng(seed)
     x, w, bias = rng.normal(size=(b, c, h, wd)), rng.normal(size=(o, c, kh, kw)), rng.normal(size=o)
     g = rng.normal(size=(b, o, *out_hw))
-    ts = [tensor(v, backend="fast") for v in (x, w, bias, g)]
+    x, w, bias, g = (v.astype(dtype).astype(np.float64) for v in (x, w, bias, g))
+    ts = [tensor(v, backend="fast", dtype=dtype) for v in (x, w, bias, g)]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(fast_conv, "PARALLEL_MIN", 0 if threads else 1 << 62)
         kernels = fast_conv.Conv2d()
@@ -78,9 +89,11 @@ def test_conv2d_matches_loops(
         ("forward", "input", "weight", "bias"), (out, *grads), expected, strict=True
     ):
         assert got is not None, label
-        assert_tensors_close(got, want, label)
+        assert got.dtype == dtype, f"{label}: {got.dtype}"
+        assert_tensors_close(got, want, label, *TOLERANCE[dtype])
 
 
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
 @given(
     shape=st.tuples(st.integers(1, 2), st.integers(1, 2), st.integers(1, 3), st.integers(1, 3)),
     kernel=st.tuples(st.integers(1, 2), st.integers(1, 2)),
@@ -88,14 +101,18 @@ def test_conv2d_matches_loops(
     seed=st.integers(0, 1000),
 )
 def test_pool2d_matches_loops(
-    shape: tuple[int, int, int, int], kernel: tuple[int, int], average: bool, seed: int
+    dtype: dtypes.DType,
+    shape: tuple[int, int, int, int],
+    kernel: tuple[int, int],
+    average: bool,
+    seed: int,
 ) -> None:
     """Means, or maxima with ties (values from a few integers) sharing the gradient equally."""
     b, c, nh, nw = shape
     kh, kw = kernel
     rng = np.random.default_rng(seed)
     x = rng.integers(-2, 3, size=(b, c, nh * kh, nw * kw)).astype(np.float64)
-    g = rng.normal(size=(b, c, nh, nw))
+    g = rng.normal(size=(b, c, nh, nw)).astype(dtype).astype(np.float64)
     tiles = x.reshape(b, c, nh, kh, nw, kw)
     pooled = tiles.mean(axis=(3, 5)) if average else tiles.max(axis=(3, 5))
     if average:
@@ -105,7 +122,39 @@ def test_pool2d_matches_loops(
         count = hits.sum(axis=(3, 5))[:, :, :, None, :, None]
         share = np.where(hits, g[:, :, :, None, :, None] / count, 0.0)
     kernels = fast_conv.Pool2d()
-    out, saved = kernels.forward(tensor(x, backend="fast"), kernel, average)
-    grad = kernels.backward(saved, tensor(g, backend="fast"))
-    assert_tensors_close(out, pooled, "forward")
-    assert_tensors_close(grad, share.reshape(x.shape), "gradient")
+    out, saved = kernels.forward(tensor(x, backend="fast", dtype=dtype), kernel, average)
+    grad = kernels.backward(saved, tensor(g, backend="fast", dtype=dtype))
+    assert (out.dtype, grad.dtype) == (dtype, dtype)
+    assert_tensors_close(out, pooled, "forward", *TOLERANCE[dtype])
+    assert_tensors_close(grad, share.reshape(x.shape), "gradient", *TOLERANCE[dtype])
+
+
+_SIGNATURES = """
+import numpy as np
+from mt_fast import fast_conv
+from mt_tensor import tensor
+
+def run(dtype):
+    x = tensor(np.ones((2, 1, 4, 4)), backend="fast", dtype=dtype, requires_grad=True)
+    w = tensor(np.ones((2, 1, 3, 3)), backend="fast", dtype=dtype, requires_grad=True)
+    conv, saved = fast_conv.Conv2d.forward(x, w, None, (1, 1), (1, 1), (4, 4))
+    fast_conv.Conv2d.backward(saved, conv, True)
+    pooled, saved = fast_conv.Pool2d.forward(conv, (2, 2), True)
+    fast_conv.Pool2d.backward(saved, pooled)
+    pooled, saved = fast_conv.Pool2d.forward(conv, (2, 2), False)
+    fast_conv.Pool2d.backward(saved, pooled)
+    kernels = [k for k in vars(fast_conv).values() if hasattr(k, "signatures")]
+    return {str(s) for k in kernels for s in k.signatures}
+
+first = run("float64")
+assert first and not any("float32" in s for s in first), first
+added = run("float32") - first
+assert added and not any("float64" in s for s in added), added
+"""
+
+
+def test_kernels_compile_per_dtype_and_only_for_the_dtype_met() -> None:
+    """A float64 run compiles no float32 kernel; a float32 run then adds kernels whose arrays
+    are all float32 (no float64 arithmetic underneath)."""
+    done = subprocess.run([sys.executable, "-c", _SIGNATURES], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -7,23 +7,28 @@ the course's keep-the-size rule or PyTorch's), on threads from `PARALLEL_MIN` mu
 `Pool2d` takes each non-overlapping tile's max or mean in one loop, skipping the tile copy and
 the broadcasts of the composed form. The kernels call nothing outside this file, so numba's own
 cache check (this file's time stamp) is enough to recompile them after an edit.
+
+The kernels compute in the operands' dtype (float32 or float64; their accumulators and constants
+take the arrays' dtype), so numba compiles and caches one version per dtype on the first
+convolution of that dtype: a float64-only run compiles no float32 kernel.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
 from numba import njit, prange
 
-from mt_tensor import Tensor
+from mt_tensor import Tensor, dtypes
 from mt_tensor.tensor_ops import FusedOps
 
 __all__ = ["FUSED", "PARALLEL_MIN", "RUN", "Conv2d", "Pool2d"]
 
-Array = npt.NDArray[np.float64]
+Array = npt.NDArray[np.floating[Any]]
+"""A float32 or float64 array: every array of one kernel call has the same dtype."""
 Pair = tuple[int, int]
 F = TypeVar("F", bound=Callable[..., object])
 Geometry = tuple[int, int, int, int, int, int, int]
@@ -102,7 +107,7 @@ def _forward_task(
     images = min(per, B - first)
     n = _run(geometry, images, OH, OW)
     base = first * height * width
-    acc = np.zeros(n)
+    acc = np.zeros(n, out.dtype)
     for c in range(C):
         for i in range(KH):
             for j in range(KW):
@@ -167,8 +172,9 @@ def _grad_input_task(
     c, first = task // chunks, (task % chunks) * per
     images = min(per, B - first)
     n = _run(geometry, images, grad_out.shape[2], grad_out.shape[3])
-    acc = np.zeros(images * height * width)
-    wide = np.zeros(n)
+    acc = np.zeros(images * height * width, grad_in.dtype)
+    wide = np.zeros(n, grad_in.dtype)
+    zero = grad_in.dtype.type(0)
     for o in range(OC):
         _spread(wide, grad_out, first, images, o, geometry)
         for i in range(KH):
@@ -182,7 +188,7 @@ def _grad_input_task(
             for x in range(W):
                 inside = y + ph < height and x + pw < width
                 at = (b * height + y + ph) * width + x + pw
-                grad_in[first + b, c, y, x] = acc[at] if inside else 0.0
+                grad_in[first + b, c, y, x] = acc[at] if inside else zero
 
 
 @_serial
@@ -210,7 +216,8 @@ def _grad_weight_task(
     B, OH, OW = grad_out.shape[0], grad_out.shape[2], grad_out.shape[3]
     C, KH, KW = grad_w.shape[1], grad_w.shape[2], grad_w.shape[3]
     o, c = task // C, task % C
-    wide = np.zeros(_run(geometry, min(per, B), OH, OW))
+    wide = np.zeros(_run(geometry, min(per, B), OH, OW), grad_w.dtype)
+    zero = grad_w.dtype.type(0)
     grad_w[o, c] = 0.0
     for first in range(0, B, per):
         images = min(per, B - first)
@@ -220,7 +227,7 @@ def _grad_weight_task(
         for i in range(KH):
             for j in range(KW):
                 run = padded[c, base + i * width + j : base + i * width + j + n]
-                acc = 0.0
+                acc = zero
                 for q in range(n):
                     acc += wide[q] * run[q]
                 grad_w[o, c, i, j] += acc
@@ -240,14 +247,24 @@ def grad_weight_parallel(grad_w: Array, grad_out: Array, padded: Array, geometry
         _grad_weight_task(grad_w, grad_out, padded, geometry, task)
 
 
-def _array(t: Tensor) -> Array:
-    """``t``'s values as a C-contiguous float64 array (a copy only where needed)."""
-    return np.ascontiguousarray(t._tensor.to_numpy())
+def _array(t: Tensor, dtype: dtypes.DType) -> Array:
+    """``t``'s values as a C-contiguous array of ``dtype`` (a copy only where needed)."""
+    return np.ascontiguousarray(t._tensor.to_numpy(), dtype)
 
 
 def _from_array(like: Tensor, values: Array) -> Tensor:
-    """``values`` (computed in float64) as a tensor of ``like``'s dtype and backend."""
-    return Tensor.from_numpy(values, like.backend, dtype=like.dtype, copy=False)
+    """A kernel's fresh ``values`` as a tensor (of their dtype) on ``like``'s backend."""
+    return Tensor.from_numpy(values, like.backend, dtype=values.dtype, copy=False)
+
+
+def _dtype(*ts: Tensor | None) -> dtypes.DType:
+    """The float dtype the kernels compute in: the operands' promoted dtype (PyTorch's rule),
+    the default float for integer operands."""
+    kinds = [t.dtype for t in ts if t is not None]
+    common = kinds[0]
+    for d in kinds[1:]:
+        common = dtypes.promote(common, d)
+    return dtypes.float_of(common)
 
 
 class Conv2d:
@@ -275,14 +292,15 @@ class Conv2d:
         o, _, kh, kw = weight.shape
         (sh, sw), (ph, pw) = stride, padding
         hp, wp = (out_hw[0] - 1) * sh + kh, (out_hw[1] - 1) * sw + kw
-        padded = np.zeros((c, b, hp, wp))
+        dtype = _dtype(inp, weight, bias)
+        padded = np.zeros((c, b, hp, wp), dtype)
         rows, cols = max(0, min(h, hp - ph)), max(0, min(w, wp - pw))
         source = inp._tensor.to_numpy().transpose(1, 0, 2, 3)
         padded[:, :, ph : ph + rows, pw : pw + cols] = source[:, :, :rows, :cols]
         flat = padded.reshape(c, b * hp * wp)
-        weights = _array(weight)
-        shift = np.zeros(o) if bias is None else _array(bias)
-        out = np.empty((b, o, *out_hw))
+        weights = _array(weight, dtype)
+        shift = np.zeros(o, dtype) if bias is None else _array(bias, dtype)
+        out = np.empty((b, o, *out_hw), dtype)
         geometry = (hp, wp, sh, sw, ph, pw, max(1, RUN // (hp * wp)))
         parallel = b * o * c * kh * kw * hp * wp >= PARALLEL_MIN
         (forward_parallel if parallel else forward_serial)(out, flat, weights, shift, geometry)
@@ -294,8 +312,10 @@ class Conv2d:
     ) -> tuple[Tensor, Tensor, Tensor | None]:
         """Gradients of the input, the weight and the bias."""
         flat, weights, has_bias, geometry, (h, w), parallel = saved
-        g = _array(grad_output)
-        grad_in = (np.empty if input_grad else np.zeros)((g.shape[0], weights.shape[1], h, w))
+        g = _array(grad_output, weights.dtype)
+        grad_in = (np.empty if input_grad else np.zeros)(
+            (g.shape[0], weights.shape[1], h, w), weights.dtype
+        )
         grad_w = np.empty_like(weights)
         if input_grad:
             (grad_input_parallel if parallel else grad_input_serial)(grad_in, g, weights, geometry)
@@ -308,11 +328,13 @@ class Conv2d:
 def pool_forward_kernel(out: Array, x: Array, kh: int, kw: int, average: bool) -> None:
     """Each tile's max (folded from $-\\infty$ as ``max_reduce``: a NaN makes it NaN) or mean."""
     B, C, NH, NW = out.shape
+    start = out.dtype.type(0) if average else out.dtype.type(-np.inf)
+    count = out.dtype.type(kh * kw)
     for b in range(B):
         for c in range(C):
             for y in range(NH):
                 for t in range(NW):
-                    acc = 0.0 if average else -np.inf
+                    acc = start
                     for i in range(kh):
                         for j in range(kw):
                             v = x[b, c, y * kh + i, t * kw + j]
@@ -320,7 +342,7 @@ def pool_forward_kernel(out: Array, x: Array, kh: int, kw: int, average: bool) -
                                 acc += v
                             else:
                                 acc = acc if acc > v or acc != acc else v
-                    out[b, c, y, t] = acc / (kh * kw) if average else acc
+                    out[b, c, y, t] = acc / count if average else acc
 
 
 @_plain
@@ -330,6 +352,7 @@ def pool_backward_kernel(
     """Mean: each element gets $g / (k_h k_w)$. Max: tied maxima share ``g`` equally and the
     others get 0, selected (no element equals a NaN max: its tile gets 0)."""
     B, C, NH, NW = out.shape
+    zero, nan = grad_in.dtype.type(0), grad_in.dtype.type(np.nan)
     for b in range(B):
         for c in range(C):
             for y in range(NH):
@@ -342,11 +365,11 @@ def pool_backward_kernel(
                             for j in range(kw):
                                 if x[b, c, y * kh + i, t * kw + j] == m:
                                     hits += 1
-                    share = g / hits if hits else np.nan
+                    share = g / grad_in.dtype.type(hits) if hits else nan
                     for i in range(kh):
                         for j in range(kw):
                             hit = average or x[b, c, y * kh + i, t * kw + j] == m
-                            grad_in[b, c, y * kh + i, t * kw + j] = share if hit else 0.0
+                            grad_in[b, c, y * kh + i, t * kw + j] = share if hit else zero
 
 
 class Pool2d:
@@ -357,8 +380,8 @@ class Pool2d:
         """The pooled output and what the backward needs."""
         b, c, h, w = inp.shape
         kh, kw = kernel
-        x = _array(inp)
-        out = np.empty((b, c, h // kh, w // kw))
+        x = _array(inp, _dtype(inp))
+        out = np.empty((b, c, h // kh, w // kw), x.dtype)
         pool_forward_kernel(out, x, kh, kw, average)
         return _from_array(inp, out), (x, out, kernel, average)
 
@@ -367,7 +390,7 @@ class Pool2d:
         """The gradient of the input."""
         x, out, (kh, kw), average = saved
         grad = np.empty_like(x)
-        pool_backward_kernel(grad, x, out, _array(grad_output), kh, kw, average)
+        pool_backward_kernel(grad, x, out, _array(grad_output, x.dtype), kh, kw, average)
         return _from_array(grad_output, grad)
 
 

@@ -26,17 +26,18 @@ __all__ = [
 ]
 
 
-def _flatten(ls: Any) -> tuple[list[float], tuple[int, ...]]:
-    """Values and shape of a nested list, or `ValueError` naming the ragged or bad entry."""
+def _flatten(ls: Any) -> tuple[Any, tuple[int, ...]]:
+    """Values and shape of a nested list, or `ValueError` naming the ragged or bad entry. The
+    numbers are kept as given (not made floats), so int64 values past 2^53 stay exact."""
     if isinstance(ls, Tensor):
         return ls.to_numpy().ravel().tolist(), ls.shape
     if isinstance(ls, np.ndarray):
         if not np.issubdtype(ls.dtype, np.number) and ls.dtype != np.bool_:
             raise ValueError(f"non-numeric array of dtype {ls.dtype}")
-        return [float(x) for x in ls.ravel()], tuple(ls.shape) or (1,)
+        return ls.ravel().copy(), tuple(ls.shape) or (1,)
     if _is_number(ls):
-        return [float(ls)], (1,)
-    values: list[float] = []
+        return [ls], (1,)
+    values: list[Any] = []
     stack: list[tuple[Any, str, int]] = [(ls, "ls", 0)]
     depth_shape: dict[int, tuple[int, str]] = {}
     leaf_depth: int | None = None
@@ -48,7 +49,7 @@ def _flatten(ls: Any) -> tuple[list[float], tuple[int, ...]]:
             if (leaf_depth is not None and depth != leaf_depth) or depth in depth_shape:
                 raise ValueError(f"ragged nested list: {path} is a number where lists were found")
             leaf_depth = depth
-            values.append(float(item))
+            values.append(item)
             continue
         if not isinstance(item, Sequence) or isinstance(item, str | bytes):
             raise ValueError(f"non-numeric value {item!r} of type {type(item).__name__} at {path}")

@@ -371,10 +371,10 @@ class Tensor:
         return tf.Mul.apply(self._ensure_tensor(b, "*"), self)
 
     def __truediv__(self, b: Any) -> Tensor:
-        return tf.Mul.apply(self, tf.Inv.apply(self._ensure_tensor(b, "/")))
+        return _divide(self, self._ensure_tensor(b, "/"))
 
     def __rtruediv__(self, b: Any) -> Tensor:
-        return tf.Mul.apply(self._ensure_tensor(b, "/"), tf.Inv.apply(self))
+        return _divide(self._ensure_tensor(b, "/"), self)
 
     def __floordiv__(self, b: Any) -> Tensor:
         return tf.FloorDiv.apply(self, self._ensure_tensor(b, "//"))
@@ -684,3 +684,10 @@ def _infer_size(shape: tuple[int, ...], size: int) -> tuple[int, ...] | None:
     if known == 0 or size % known:
         return None
     return tuple(size // known if n == -1 else n for n in shape)
+
+
+def _divide(a: Tensor, b: Tensor) -> Tensor:
+    """$a \\cdot (1 / b)$ in the float dtype of the pair (``float32 / int64`` stays float32, as
+    PyTorch's): the divisor is cast to it first, so its reciprocal is not the default float."""
+    common = dtypes.float_of(dtypes.promote(a.dtype, b.dtype))
+    return tf.Mul.apply(a, tf.Inv.apply(b.astype(common)))

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from mt_operators.testing import OPS, OpInfo, floats_in
 
+from . import dtypes
 from .backends import get_backend, installed_backends
 from .constructors import tensor
 from .indexing import cat, index, index_put, pad, where
@@ -30,8 +31,10 @@ from .tensor_ops import TensorBackend
 __all__ = [
     "OPS",
     "TENSOR_OPS",
+    "TOLERANCES",
     "OpInfo",
     "TensorOpInfo",
+    "Tolerances",
     "assert_matches_torch",
     "assert_tensors_close",
     "assert_torch_parity",
@@ -129,10 +132,12 @@ def tensors(
     hi: float = 10.0,
     permuted: bool | None = None,
     away_from: Sequence[float] = (),
+    dtype: Any = None,
 ) -> st.SearchStrategy[Tensor]:
-    """Tensors on ``backend``; with ``permuted`` (default: either) stored in another dim order,
-    so their strides are not row-major but their shape is ``shape``. Values within 1e-3 of a
-    point of ``away_from`` (an op's kinks) are moved 0.01 off it, so central differences hold."""
+    """Tensors of ``dtype`` (default: the default float) on ``backend``; with ``permuted``
+    (default: either) stored in another dim order, so their strides are not row-major but their
+    shape is ``shape``. Values within 1e-3 of a point of ``away_from`` (an op's kinks) are moved
+    0.01 off it, so central differences hold."""
     shape_st = st.just(tuple(shape)) if isinstance(shape, Sequence) else (shape or shapes())
 
     @st.composite
@@ -141,16 +146,36 @@ def tensors(
         values = draw(tensor_data(s, lo, hi))
         for point in away_from:
             values[np.abs(values - point) < 1e-3] = point + 0.01
-        t = tensor(values, backend=backend)
+        t = tensor(values, backend=backend, dtype=dtype)
         perm = draw(st.booleans()) if permuted is None else permuted
         if perm and len(s) > 1:
             order = draw(st.permutations(range(len(s))))
             inverse = [order.index(i) for i in range(len(s))]
-            stored = tensor(np.transpose(values, order).copy(), backend=backend)
+            stored = tensor(np.transpose(values, order).copy(), backend=backend, dtype=dtype)
             t = stored.permute(*inverse)
         return t
 
     return make()
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """``(rtol, atol)`` for results of one float dtype: ``forward`` values against a reference
+    computing in the same dtype (numpy or torch), ``backward`` gradients against torch's in that
+    dtype, ``central`` gradients against central differences of the float64 function."""
+
+    forward: tuple[float, float]
+    backward: tuple[float, float]
+    central: tuple[float, float]
+
+
+TOLERANCES: dict[dtypes.DType, Tolerances] = {
+    dtypes.float64: Tolerances((1e-5, 1e-7), (1e-4, 1e-6), (1e-4, 1e-5)),
+    dtypes.float32: Tolerances((1e-4, 1e-5), (1e-3, 1e-4), (1e-3, 1e-4)),
+}
+"""Per float dtype, in one place. float64's hold to within the difference quotient's own error
+(``central``); float32's allow a few hundred units in its last place (2^-23 = 1.2e-7), which
+sums over broadcast dims, cancellations and a derivative's extra steps reach."""
 
 
 def assert_tensors_close(
@@ -301,9 +326,13 @@ class TensorOpInfo:
     kinks: Callable[[Any], Sequence[float]] = lambda param: ()
 
     def inputs(
-        self, backend: str | TensorBackend = "simple", max_size: int | None = None
+        self,
+        backend: str | TensorBackend = "simple",
+        max_size: int | None = None,
+        dtype: Any = None,
     ) -> st.SearchStrategy[tuple[list[Tensor], Any]]:
-        """Inputs on ``backend`` (each of at most ``max_size`` elements) and the parameter."""
+        """Inputs of ``dtype`` on ``backend`` (each of at most ``max_size`` elements) and the
+        parameter."""
         cases = self.cases
         if max_size is not None:
             limit = max_size
@@ -314,7 +343,8 @@ class TensorOpInfo:
             in_shapes, param = draw(cases)
             kinks = self.kinks(param)
             return [
-                draw(tensors(s, backend, *self.domain, away_from=kinks)) for s in in_shapes
+                draw(tensors(s, backend, *self.domain, away_from=kinks, dtype=dtype))
+                for s in in_shapes
             ], param
 
         return draw_inputs()

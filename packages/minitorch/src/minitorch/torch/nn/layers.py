@@ -126,12 +126,18 @@ class Embedding(Module):
     """A table of ``num_embeddings`` vectors, looked up by ``int64`` indices."""
 
     def __init__(
-        self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        *,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = None if padding_idx is None else padding_idx % num_embeddings
-        self.weight = Parameter(randn(num_embeddings, embedding_dim))
+        self.weight = Parameter(randn(num_embeddings, embedding_dim, dtype=dtype, device=device))
         if self.padding_idx is not None:
             with no_grad():
                 self.weight[self.padding_idx] = 0.0
@@ -362,7 +368,7 @@ class _BatchNorm(Module):
         self.bias = _adopt(layer.bias, dtype) if affine and bias else None
         mean, var = layer.running_mean, layer.running_var
         if mean is not None and var is not None:
-            dt = dtypes.get_default_dtype()
+            dt = dtype or dtypes.get_default_dtype()
             self.register_buffer("running_mean", wrap(mean, dt))
             self.register_buffer("running_var", wrap(var, dt))
             count = mt.Tensor.make([0.0], (), backend=mean.backend)
