@@ -372,3 +372,28 @@ def test_matches_torch(backend: str, op: str, data: st.DataObject) -> None:
     (out * torch.tensor(g)).sum().backward()
     expected = (out.detach().numpy(), [t.grad.numpy() for t in theirs])
     _compare(_run(case, backend, g), expected, f"of {case.op} on {backend} against torch")
+
+
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+@pytest.mark.parametrize("op", ["conv2d", "avgpool2d", "maxpool2d"])
+@pytest.mark.parametrize("backend", [b for b in FUSED if b in CPU])
+def test_fused_kernels_give_the_composed_result_dtype_for_integers(
+    backend: str, op: str, dtype: str
+) -> None:
+    """Integer and boolean operands: a fused kernel returns the composed default's dtype and
+    values (a conv of int64 is int64, a mean is float, a max keeps the input's dtype)."""
+    rng = np.random.default_rng(0)
+    arrays = [rng.integers(0, 2 if dtype == "bool" else 5, size=(2, 2, 4, 4))]
+    if op == "conv2d":
+        arrays.append(rng.integers(0, 2 if dtype == "bool" else 5, size=(3, 2, 2, 2)))
+    outs = []
+    for kernels in _fused_and_composed(Case(op, tuple(arrays), None), backend):
+        ts = [tensor(a, backend=backend, dtype=dtype) for a in arrays]
+        if op == "conv2d":
+            out, _ = kernels.forward(ts[0], ts[1], None, (1, 1), (0, 0), (3, 3))
+        else:
+            out, _ = kernels.forward(ts[0], (2, 2), op == "avgpool2d")
+        outs.append(out)
+    fused, composed = outs
+    assert fused.dtype == composed.dtype, f"{op} of {dtype} on {backend}: {fused.dtype}"
+    assert_tensors_close(fused.to_numpy(), composed.to_numpy(), f"{op} of {dtype} on {backend}")

@@ -23,6 +23,7 @@ import numpy.typing as npt
 from numba import njit, prange
 
 from mt_tensor import Tensor, dtypes
+from mt_tensor.numpy_conv import conv_dtype, pool_dtype
 from mt_tensor.tensor_ops import FusedOps
 
 __all__ = ["FUSED", "PARALLEL_MIN", "RUN", "Conv2d", "Pool2d"]
@@ -252,9 +253,10 @@ def _array(t: Tensor, dtype: dtypes.DType) -> Array:
     return np.ascontiguousarray(t._tensor.to_numpy(), dtype)
 
 
-def _from_array(like: Tensor, values: Array) -> Tensor:
-    """A kernel's fresh ``values`` as a tensor (of their dtype) on ``like``'s backend."""
-    return Tensor.from_numpy(values, like.backend, dtype=values.dtype, copy=False)
+def _from_array(like: Tensor, values: Array, dtype: dtypes.DType | None = None) -> Tensor:
+    """A kernel's fresh ``values`` as a tensor on ``like``'s backend, in ``dtype`` where given
+    (the composed default's result dtype for integer operands) and in their own otherwise."""
+    return Tensor.from_numpy(values, like.backend, dtype=dtype or values.dtype, copy=False)
 
 
 def _dtype(*ts: Tensor | None) -> dtypes.DType:
@@ -304,7 +306,8 @@ class Conv2d:
         geometry = (hp, wp, sh, sw, ph, pw, max(1, RUN // (hp * wp)))
         parallel = b * o * c * kh * kw * hp * wp >= PARALLEL_MIN
         (forward_parallel if parallel else forward_serial)(out, flat, weights, shift, geometry)
-        return _from_array(inp, out), (flat, weights, bias is not None, geometry, (h, w), parallel)
+        result = _from_array(inp, out, conv_dtype(inp, weight))
+        return result, (flat, weights, bias is not None, geometry, (h, w), parallel)
 
     @staticmethod
     def backward(
@@ -383,7 +386,8 @@ class Pool2d:
         x = _array(inp, _dtype(inp))
         out = np.empty((b, c, h // kh, w // kw), x.dtype)
         pool_forward_kernel(out, x, kh, kw, average)
-        return _from_array(inp, out), (x, out, kernel, average)
+        result = _from_array(inp, out, pool_dtype(inp, average) if average else inp.dtype)
+        return result, (x, out, kernel, average)
 
     @staticmethod
     def backward(saved: PoolSaved, grad_output: Tensor) -> Tensor:
