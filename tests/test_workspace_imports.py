@@ -17,6 +17,7 @@ STAGES = ["mt-operators", "mt-autodiff", "mt-tensor", "mt-fast", "mt-cuda", "mt-
 DISTRIBUTIONS = {
     "numpy": "numpy",
     "numba": "numba",
+    "llvmlite": "llvmlite",
     "numba.cuda": "numba-cuda",
     "tqdm": "tqdm",
     "matplotlib": "matplotlib",

@@ -27,6 +27,7 @@ skip packing: `thin_block` computes them directly from the strided operands.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -454,19 +455,28 @@ def parallel_kernel(
     return ap.size + bp.size
 
 
-_scratch: dict[np.dtype[Any], Storage] = {}
-"""Per dtype, the packing room of the largest product so far: reused, because fresh memory costs
-a page fault per 4 KiB (1,000 per 512 x 512 float64 product, 10-15% of its time)."""
+class _Scratch(threading.local):
+    """Per thread and dtype, the packing room of the largest product so far: reused, because
+    fresh memory costs a page fault per 4 KiB (1,000 per 512 x 512 float64 product, 10-15% of its
+    time); per thread, because two threads multiplying at once must not pack into one room."""
+
+    def __init__(self) -> None:
+        self.rooms: dict[np.dtype[Any], Storage] = {}
+
+
+_scratch = _Scratch()
 
 
 def _run(kernel: Callable[..., int], out: Storage, *operands: Storage) -> None:
-    """Call ``kernel`` with this dtype's scratch; keep a larger one if it needed more."""
-    scratch = _scratch.get(out.dtype)
+    """Call ``kernel`` with this thread's scratch for the dtype; keep a larger one if it needed
+    more."""
+    rooms = _scratch.rooms
+    scratch = rooms.get(out.dtype)
     if scratch is None:
-        scratch = _scratch[out.dtype] = np.empty(0, out.dtype)
+        scratch = rooms[out.dtype] = np.empty(0, out.dtype)
     needed = kernel(out, *operands, scratch)
     if needed > scratch.size:
-        _scratch[out.dtype] = np.empty(needed, out.dtype)
+        rooms[out.dtype] = np.empty(needed, out.dtype)
 
 
 def matmul_serial(
