@@ -383,9 +383,9 @@ def test_fused_kernels_give_the_composed_result_dtype_for_integers(
     """Integer and boolean operands: a fused kernel returns the composed default's dtype and
     values (a conv of int64 is int64, a mean is float, a max keeps the input's dtype)."""
     rng = np.random.default_rng(0)
-    arrays = [rng.integers(0, 2 if dtype == "bool" else 5, size=(2, 2, 4, 4))]
-    if op == "conv2d":
-        arrays.append(rng.integers(0, 2 if dtype == "bool" else 5, size=(3, 2, 2, 2)))
+    top = 2 if dtype == "bool" else 5
+    shapes = [(2, 2, 4, 4), (3, 2, 2, 2)] if op == "conv2d" else [(2, 2, 4, 4)]
+    arrays = [rng.integers(0, top, size=shape).astype(np.float64) for shape in shapes]
     outs = []
     for kernels in _fused_and_composed(Case(op, tuple(arrays), None), backend):
         ts = [tensor(a, backend=backend, dtype=dtype) for a in arrays]
