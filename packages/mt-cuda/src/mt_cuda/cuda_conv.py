@@ -6,7 +6,7 @@ backward ones, each summing what its element depends on. No thread writes anothe
 there are no atomics and no shared memory: the simplest correct form, not the fastest (a tiled
 kernel would share the input's windows between the threads of a block). Everything stays on the
 device; a tensor with host storage is copied there once per call. The kernels compute in the
-dtype the composed default would (`mt_tensor.numpy_conv.conv_dtype`, `pool_dtype`: float32 stays
+dtype the composed default would (`mt_tensor.tensor_ops.conv_dtype`, `pool_dtype`: float32 stays
 float32), numba compiling each for the dtypes it meets.
 """
 
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mt_tensor.numpy_conv import conv_dtype, pool_dtype
+from mt_tensor.tensor_ops import conv_dtype, pool_dtype
 
 if TYPE_CHECKING:
     from mt_tensor import Tensor

@@ -23,8 +23,7 @@ import numpy.typing as npt
 from numba import njit, prange
 
 from mt_tensor import Tensor, dtypes
-from mt_tensor.numpy_conv import conv_dtype, pool_dtype
-from mt_tensor.tensor_ops import FusedOps
+from mt_tensor.tensor_ops import FusedOps, conv_dtype, pool_dtype
 
 __all__ = ["FUSED", "PARALLEL_MIN", "RUN", "Conv2d", "Pool2d"]
 

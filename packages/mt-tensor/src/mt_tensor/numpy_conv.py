@@ -1,5 +1,5 @@
 """The numpy backend's fused convolution and pooling (`FusedOps` of `NumpyOps`), in the dtype the
-composed default computes in (`conv_dtype`, `pool_dtype`: float32 stays float32).
+composed default computes in (`tensor_ops.conv_dtype`, `pool_dtype`: float32 stays float32).
 
 `Conv2d` views the zero-padded input as its windows (`sliding_window_view`), copies them once
 into a column per output position (im2col, ``(B, C KH KW, OH OW)``) and multiplies the weight by
@@ -21,12 +21,12 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
 from . import dtypes
-from .tensor_ops import FusedOps, _as, _kernel_dtype
+from .tensor_ops import FusedOps, _as, conv_dtype, pool_dtype
 
 if TYPE_CHECKING:
     from .tensor import Tensor
 
-__all__ = ["FUSED", "Conv2d", "Pool2d", "conv_dtype", "pool_dtype"]
+__all__ = ["FUSED", "Conv2d", "Pool2d"]
 
 Array = npt.NDArray[Any]
 Pair = tuple[int, int]
@@ -34,18 +34,6 @@ ConvSaved = tuple[Array, Array, bool, Pair, Pair, Pair, Pair]
 """Input columns (im2col), weight, bias or not, stride, padding, input size, padded size."""
 PoolSaved = tuple[Array, Array, Pair, bool]
 """Input, output, kernel, average or max."""
-
-
-def conv_dtype(inp: Tensor, weight: Tensor) -> dtypes.DType:
-    """The dtype a fused convolution computes and returns in, the composed default's (its
-    matmuls'): the promoted dtype of input and weight, booleans as int64."""
-    return _kernel_dtype(dtypes.promote(inp.dtype, weight.dtype))
-
-
-def pool_dtype(inp: Tensor, average: bool) -> dtypes.DType:
-    """The dtype a fused pooling computes in, the composed default's: a mean in a float dtype,
-    a max in the input's (booleans as int64, the result cast back)."""
-    return dtypes.float_of(inp.dtype) if average else _kernel_dtype(inp.dtype)
 
 
 def _array(t: Tensor, dtype: dtypes.DType | None = None) -> Array:

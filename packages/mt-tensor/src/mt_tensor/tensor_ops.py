@@ -177,6 +177,18 @@ def _kernel_dtype(dtype: dtypes.DType) -> dtypes.DType:
     return dtypes.int64 if dtype == dtypes.bool_ else dtype
 
 
+def conv_dtype(inp: Tensor, weight: Tensor) -> dtypes.DType:
+    """The dtype a fused convolution computes and returns in, the composed default's (its
+    matmuls'): the promoted dtype of input and weight, booleans as int64."""
+    return _kernel_dtype(dtypes.promote(inp.dtype, weight.dtype))
+
+
+def pool_dtype(inp: Tensor, average: bool) -> dtypes.DType:
+    """The dtype a fused pooling computes in, the composed default's: a mean in a float dtype,
+    a max in the input's (booleans as int64, the result cast back)."""
+    return dtypes.float_of(inp.dtype) if average else _kernel_dtype(inp.dtype)
+
+
 def _as(t: Tensor, dtype: dtypes.DType) -> Tensor:
     return t if t.dtype == dtype else t._cast(dtype)
 
